@@ -1,0 +1,6 @@
+"""The MNIST classroom demo: the lesson's feedforward classifier, live in the browser.
+
+Read in this order: model.py (the network), data.py (MNIST as tensors), preprocess.py
+(a drawing becomes a 28x28 input), predict.py, losses.py (softmax and cross-entropy),
+train.py (the training loop), checkpoint.py; then ui/ for the app around them.
+"""

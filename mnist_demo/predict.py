@@ -1,0 +1,74 @@
+"""A drawing in, ten probabilities out.
+
+    from mnist_demo.predict import predict_probabilities
+    predict_probabilities(canvas)   # {"0": 0.001, ..., "7": 0.97, ...}, sums to 1
+
+The shipped model is loaded once per process and only ever read, so every student (every
+thread of the app) can use it at the same time.
+"""
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mnist_demo.checkpoint import load_model
+from mnist_demo.constants import CLASS_NAMES
+from mnist_demo.preprocess import image_to_tensor, preprocess_stages
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the network makes of one drawing."""
+
+    image: np.ndarray  # (28, 28) 0..1, what the network sees
+    logits: torch.Tensor  # (10,) raw scores
+    probabilities: torch.Tensor  # (10,) softmax(logits), sums to 1
+    log_probabilities: torch.Tensor  # (10,) log_softmax(logits)
+
+    @property
+    def digit(self) -> int:
+        return int(self.probabilities.argmax())
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities.max())
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(zip(CLASS_NAMES, self.probabilities.tolist()))
+
+
+@functools.cache
+def shipped_model() -> nn.Module:
+    """The trained model that ships with the app: loaded once, shared read-only."""
+    return load_model()
+
+
+def predict(image, model: nn.Module | None = None) -> Prediction:
+    """Preprocess a drawing the MNIST way and run the network on it.
+
+    Raises `EmptyCanvasError` for an empty canvas and `ValueError` for non-images.
+    """
+    model = model if model is not None else shipped_model()
+    image28 = preprocess_stages(image).image
+    return predict_image28(image28, model)
+
+
+def predict_image28(image28: np.ndarray, model: nn.Module) -> Prediction:
+    """Run the network on an already preprocessed 28x28 picture (0..1)."""
+    with torch.inference_mode():
+        logits = model(image_to_tensor(image28))[0]  # (1, 10) -> (10,)
+        return Prediction(
+            image=image28,
+            logits=logits,
+            probabilities=F.softmax(logits, dim=0),
+            log_probabilities=F.log_softmax(logits, dim=0),
+        )
+
+
+def predict_probabilities(image, model: nn.Module | None = None) -> dict[str, float]:
+    """{"0": p0, ..., "9": p9}: the softmax of the network's logits, summing to 1."""
+    return predict(image, model).as_dict()

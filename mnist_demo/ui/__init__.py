@@ -1,0 +1,1 @@
+"""The Gradio app: the only part of the project that imports gradio. One module per tab."""

@@ -1,0 +1,63 @@
+"""The whole app: the tabs composed into one Gradio Blocks, and how it is served.
+
+    from mnist_demo.ui.app import build_demo, launch_options
+    build_demo().launch(**launch_options())
+
+Shared things (MNIST tensors, the shipped model) are loaded once per process and only read.
+What belongs to one student (the model they trained, their runs) lives in a `gr.State`
+made fresh for each browser session by `new_session`.
+"""
+
+import torch
+import gradio as gr
+
+from mnist_demo.ui.cross_entropy_tab import build_cross_entropy_tab
+from mnist_demo.ui.draw_tab import SELECT_BRUSH_JS, build_draw_tab
+
+# Requests waiting beyond this are refused with "queue full" instead of piling up.
+MAX_QUEUE_SIZE = 200
+
+# Square pixels for the 28x28 preview; no page scrolling while a finger draws on the pad.
+CSS = """
+#draw-seen img { image-rendering: pixelated; }
+#draw-pad canvas { touch-action: none; }
+.big-number { font-size: 2.6rem; font-weight: 700; line-height: 1.1; }
+"""
+
+
+def new_session() -> dict:
+    """One student's own things; Gradio calls this once per browser session."""
+    return {"draw_model": None, "runs": []}
+
+
+def build_demo() -> gr.Blocks:
+    """Every tab in one Blocks, with a bounded queue."""
+    # Many students share 2 cores: one thread per request, so parallel requests do not
+    # fight over the cores (torch would otherwise give every request all of them).
+    torch.set_num_threads(1)
+    with gr.Blocks(title="How a neural network reads your handwriting") as demo:
+        gr.Markdown(
+            "# How a neural network reads your handwriting\n"
+            "The lesson's network: 28x28 pixels -> 784 numbers -> 128 ReLU units -> "
+            "10 logits -> softmax -> 10 probabilities."
+        )
+        session = gr.State(new_session)
+        with gr.Tabs():
+            with gr.Tab("Draw", id="draw"):
+                build_draw_tab(session)
+            with gr.Tab("Cross-entropy", id="cross-entropy"):
+                build_cross_entropy_tab()
+        demo.load(None, js=SELECT_BRUSH_JS)
+    demo.queue(max_size=MAX_QUEUE_SIZE, default_concurrency_limit=4)
+    return demo
+
+
+def launch_options() -> dict:
+    """Safe defaults for a public Space: small uploads, no monitoring page, no extra files."""
+    return {
+        "max_file_size": "2mb",
+        "enable_monitoring": False,
+        "ssr_mode": False,
+        "css": CSS,
+        "footer_links": ["api", "gradio"],
+    }

@@ -1,0 +1,196 @@
+"""The Draw tab: draw a digit, watch the network's ten probabilities change on every stroke.
+
+The plain functions come first (they are what the tests call); the Gradio wiring is in
+`build_draw_tab()` at the end.
+"""
+
+import inspect
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+
+from mnist_demo import model as model_module
+from mnist_demo.constants import CLASS_NAMES
+from mnist_demo.model import MNISTClassifier, count_parameters
+from mnist_demo.predict import Prediction, predict, shipped_model
+from mnist_demo.preprocess import EmptyCanvasError
+
+CANVAS_SIZE = 280  # a small canvas: cheap to send on every stroke, 10x MNIST's 28
+BRUSH_SIZE = 12  # brush radius in canvas pixels: strokes about as thick as MNIST's
+BRUSH_SIZES = (6, 24)  # what the brush-size slider allows
+PREVIEW_SCALE = 6  # the 28x28 input is shown 6x larger, with square pixels
+PAD_ID = "draw-pad"
+
+EMPTY_MESSAGE = "### ✏️ Draw a digit (0-9) on the canvas\nThe network's answer appears here."
+
+
+def probability_frame(probabilities: list[float] | None) -> pd.DataFrame:
+    """Data for the bar chart: one row per digit; the most likely digit stands out."""
+    probabilities = probabilities or [0.0] * len(CLASS_NAMES)
+    top = int(np.argmax(probabilities)) if any(probabilities) else -1
+    return pd.DataFrame(
+        {
+            "digit": CLASS_NAMES,
+            "probability": probabilities,
+            "kind": ["top guess" if i == top else "other digits" for i in range(len(CLASS_NAMES))],
+        }
+    )
+
+
+def numbers_table(prediction: Prediction | None) -> pd.DataFrame:
+    """The lesson's three views of the same output: logits, softmax and log_softmax."""
+    if prediction is None:
+        return pd.DataFrame(columns=["digit", "logit", "softmax", "log_softmax"])
+    return pd.DataFrame(
+        {
+            "digit": CLASS_NAMES,
+            "logit": np.round(prediction.logits.numpy(), 3),
+            "softmax": np.round(prediction.probabilities.numpy(), 4),
+            "log_softmax": np.round(prediction.log_probabilities.numpy(), 3),
+        }
+    )
+
+
+def enlarge(image28: np.ndarray, scale: int = PREVIEW_SCALE) -> np.ndarray:
+    """The 28x28 input as a bigger uint8 picture with square pixels (white ink on black)."""
+    pixels = (np.clip(image28, 0.0, 1.0) * 255).astype(np.uint8)
+    return np.kron(pixels, np.ones((scale, scale), dtype=np.uint8))
+
+
+def headline(prediction: Prediction) -> str:
+    return (
+        f"## The network says **{prediction.digit}** ({prediction.confidence:.0%} sure)\n"
+        f"Softmax always sums to 1, even for a scribble: a high percentage is not proof."
+    )
+
+
+def classify_drawing(canvas, session: dict | None = None):
+    """Stroke handler: canvas -> (headline, bars, 28x28 image, numbers table).
+
+    An empty canvas gives the 'draw a digit' state, never a made-up prediction.
+    `session` may hold this student's own model (trained in the Train tab).
+    """
+    model = (session or {}).get("draw_model") or shipped_model()
+    try:
+        prediction = predict(canvas, model)
+    except EmptyCanvasError:
+        return EMPTY_MESSAGE, probability_frame(None), None, numbers_table(None)
+    except ValueError as error:
+        raise gr.Error(str(error)) from error
+    return (
+        headline(prediction),
+        probability_frame(prediction.probabilities.tolist()),
+        enlarge(prediction.image),
+        numbers_table(prediction),
+    )
+
+
+def model_code() -> str:
+    """The lesson's network in both forms, straight from mnist_demo/model.py."""
+    parameters = count_parameters(MNISTClassifier())
+    return (
+        inspect.getsource(MNISTClassifier)
+        + "\n\n"
+        + inspect.getsource(model_module.make_sequential)
+        + f"\n\n# Learnable parameters: 784*128 + 128 + 128*10 + 10 = {parameters:,}\n"
+    )
+
+
+# Clicks the Brush tool once the pad exists, so students can draw straight away.
+SELECT_BRUSH_JS = f"""
+() => {{
+  const click = () => {{
+    const button = document.querySelector('#{PAD_ID} button[aria-label="Brush"]');
+    if (button) {{ button.click(); return true; }}
+    return false;
+  }};
+  if (!click()) {{
+    const timer = setInterval(() => {{ if (click()) clearInterval(timer); }}, 200);
+    setTimeout(() => clearInterval(timer), 15000);
+  }}
+}}
+"""
+
+
+def make_brush(size: int) -> gr.Brush:
+    return gr.Brush(default_size=int(size), colors=["#000000"], color_mode="fixed")
+
+
+def build_draw_tab(session: gr.State) -> gr.Sketchpad:
+    """The tab's components and events; call inside `with gr.Tab(...)`. Returns the pad."""
+    gr.Markdown(
+        "Draw a digit with your mouse or finger. After every stroke the network's ten "
+        "outputs go through softmax and become the probabilities below."
+    )
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            pad = gr.Sketchpad(
+                type="numpy",
+                image_mode="RGBA",  # keep the alpha channel: it is the cleanest stroke mask
+                canvas_size=(CANVAS_SIZE, CANVAS_SIZE),
+                fixed_canvas=True,
+                brush=make_brush(BRUSH_SIZE),
+                layers=False,
+                transforms=(),
+                label="Your digit",
+                elem_id=PAD_ID,
+            )
+            with gr.Row():
+                brush_size = gr.Slider(
+                    *BRUSH_SIZES, value=BRUSH_SIZE, step=1, label="Brush size (clears the canvas)"
+                )
+                clear_btn = gr.ClearButton(value="Clear")
+        with gr.Column(scale=1, min_width=300):
+            answer = gr.Markdown(EMPTY_MESSAGE, elem_id="draw-answer")
+            bars = gr.BarPlot(
+                probability_frame(None),
+                x="digit",
+                y="probability",
+                color="kind",
+                color_map={"top guess": "#e4572e", "other digits": "#4c78a8"},
+                y_lim=[0, 1],
+                sort="x",
+                label="softmax(logits): the probability of each digit",
+                height=260,
+                elem_id="draw-bars",
+            )
+        with gr.Column(scale=1, min_width=200):
+            seen = gr.Image(
+                label="What the network sees (28x28)",
+                type="numpy",
+                image_mode="L",
+                interactive=False,
+                height=180,
+                buttons=[],
+                elem_id="draw-seen",
+            )
+    numbers = gr.Dataframe(
+        numbers_table(None),
+        label="logits vs softmax vs log_softmax (the lesson's three views of one output)",
+        interactive=False,
+        elem_id="draw-numbers",
+    )
+    with gr.Accordion("The network (mnist_demo/model.py)", open=False):
+        gr.Code(model_code(), language="python")
+
+    outputs = [answer, bars, seen, numbers]
+    pad.change(
+        classify_drawing,
+        inputs=[pad, session],
+        outputs=outputs,
+        api_name="predict",
+        show_progress="hidden",
+        trigger_mode="always_last",
+        concurrency_limit=8,
+        concurrency_id="predict",
+    )
+    clear_btn.add([pad])
+    brush_size.release(
+        lambda size: gr.Sketchpad(value=None, brush=make_brush(size)),
+        inputs=brush_size,
+        outputs=pad,
+        api_visibility="private",
+        show_progress="hidden",
+    )
+    return pad
