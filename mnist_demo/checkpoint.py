@@ -62,7 +62,9 @@ def atomic_write(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, then rename: never a half-written file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    descriptor, temp_name = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
     try:
         with os.fdopen(descriptor, "wb") as file:
             file.write(data)
@@ -125,12 +127,16 @@ def _read_metadata(path: Path) -> dict:
     try:
         return json.loads(card.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CheckpointError(f"Metadata {card} is not valid JSON ({error}). {_how_to_rebuild(path)}") from error
+        raise CheckpointError(
+            f"Metadata {card} is not valid JSON ({error}). {_how_to_rebuild(path)}"
+        ) from error
 
 
 def _check_shapes(state_dict, path: Path) -> None:
     if not isinstance(state_dict, dict) or "fc1.weight" not in state_dict:
-        raise CheckpointError(f"Checkpoint {path} is not a state_dict of MNISTClassifier. {_how_to_rebuild(path)}")
+        raise CheckpointError(
+            f"Checkpoint {path} is not a state_dict of MNISTClassifier. {_how_to_rebuild(path)}"
+        )
     hidden = hidden_size_of(state_dict)
     expected = {
         "fc1.weight": (hidden, INPUT_SIZE),
@@ -138,7 +144,11 @@ def _check_shapes(state_dict, path: Path) -> None:
         "fc2.weight": (NUM_CLASSES, hidden),
         "fc2.bias": (NUM_CLASSES,),
     }
-    shapes = {name: tuple(tensor.shape) for name, tensor in state_dict.items() if isinstance(tensor, torch.Tensor)}
+    shapes = {
+        name: tuple(tensor.shape)
+        for name, tensor in state_dict.items()
+        if isinstance(tensor, torch.Tensor)
+    }
     if shapes != expected:
         raise CheckpointError(
             f"Checkpoint {path} has tensors {shapes}, expected {expected} for the lesson's "

@@ -45,7 +45,9 @@ def normalize(images: torch.Tensor) -> torch.Tensor:
     return (images - MNIST_MEAN) / MNIST_STD
 
 
-def load_mnist(train: bool = True, root: str | Path | None = None, download: bool = True) -> MNISTTensors:
+def load_mnist(
+    train: bool = True, root: str | Path | None = None, download: bool = True
+) -> MNISTTensors:
     """The training (60,000) or test (10,000) images as tensors; read from disk once.
 
     Raises `MNISTNotFoundError` naming the folder and $MNIST_DATA_DIR when the files are

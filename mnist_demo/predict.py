@@ -38,7 +38,7 @@ class Prediction:
         return float(self.probabilities.max())
 
     def as_dict(self) -> dict[str, float]:
-        return dict(zip(CLASS_NAMES, self.probabilities.tolist()))
+        return dict(zip(CLASS_NAMES, self.probabilities.tolist(), strict=True))
 
 
 @functools.cache

@@ -220,11 +220,25 @@ def center_of_mass(image: np.ndarray) -> tuple[float, float]:
 
 
 def paste_centered(scaled: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
-    """Paste into a size x size image so the centre of mass lands where MNIST puts it."""
+    """Place into a size x size image so the centre of mass lands where MNIST puts it.
+
+    The shift may be a fraction of a pixel (linear interpolation): rounding it to whole
+    pixels would make the same digit jump by a pixel depending on where it was drawn.
+    """
     height, width = scaled.shape
     row, col = center_of_mass(scaled)
-    top = int(np.clip(round(MNIST_CENTER[0] - row), 0, size - height))
-    left = int(np.clip(round(MNIST_CENTER[1] - col), 0, size - width))
+    top = float(np.clip(MNIST_CENTER[0] - row, 0, size - height))  # keep the whole digit inside
+    left = float(np.clip(MNIST_CENTER[1] - col, 0, size - width))
+    whole_top, whole_left = int(top), int(left)
     image = np.zeros((size, size), dtype=np.float32)
-    image[top : top + height, left : left + width] = scaled
-    return image
+    image[whole_top : whole_top + height, whole_left : whole_left + width] = scaled
+    return _shift_down_right(image, top - whole_top, left - whole_left)
+
+
+def _shift_down_right(image: np.ndarray, down: float, right: float) -> np.ndarray:
+    """Move the picture by a fraction (0..1) of a pixel down and right, interpolating."""
+    moved = image * (1 - down)
+    moved[1:] += image[:-1] * down
+    result = moved * (1 - right)
+    result[:, 1:] += moved[:, :-1] * right
+    return result

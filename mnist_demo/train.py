@@ -120,12 +120,17 @@ def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def predict_dataset(model: nn.Module, dataset: MNISTTensors, batch_size: int = 2000) -> torch.Tensor:
+def predict_dataset(
+    model: nn.Module, dataset: MNISTTensors, batch_size: int = 2000
+) -> torch.Tensor:
     """Logits for every image of a dataset, (N, 10), in evaluation mode."""
     was_training = model.training
     model.eval()
     logits = torch.cat(
-        [model(normalize(dataset.images[i : i + batch_size])) for i in range(0, len(dataset), batch_size)]
+        [
+            model(normalize(dataset.images[i : i + batch_size]))
+            for i in range(0, len(dataset), batch_size)
+        ]
     )
     model.train(was_training)
     return logits
@@ -237,20 +242,55 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Train the lesson's MNIST classifier (784 -> 128 -> ReLU -> 10).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
+    parser.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default=defaults.optimizer,
+        help="momentum = SGD with momentum 0.9",
+    )
     parser.add_argument("--lr", type=float, default=defaults.lr, help="learning rate")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--epochs", type=float, default=defaults.epochs)
+    parser.add_argument(
+        "--batch-size", type=int, default=defaults.batch_size, help="images per step"
+    )
+    parser.add_argument(
+        "--epochs", type=float, default=defaults.epochs, help="passes over the training set"
+    )
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
-    parser.add_argument("--train-size", type=int, default=None, help="random subset of training images")
-    parser.add_argument("--hidden-size", type=int, default=defaults.hidden_size)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--augment", action="store_true", help="random shifts/scale/rotation/thickness")
-    parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default=defaults.lr_schedule)
-    parser.add_argument("--data-dir", type=Path, default=None, help="MNIST folder (default: $MNIST_DATA_DIR or ./data)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument("--out", type=Path, default=None, help="write the trained weights (+ .json metadata) here")
-    parser.add_argument("--dry-run", action="store_true", help="train 20 steps on 2,000 images, to check the code path")
+    parser.add_argument(
+        "--train-size", type=int, default=None, help="random subset of training images"
+    )
+    parser.add_argument(
+        "--hidden-size", type=int, default=defaults.hidden_size, help="units in the hidden layer"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=defaults.seed, help="initial weights, shuffling, augmentation"
+    )
+    parser.add_argument(
+        "--augment", action="store_true", help="random shifts/scale/rotation/thickness"
+    )
+    parser.add_argument(
+        "--lr-schedule",
+        choices=("constant", "cosine"),
+        default=defaults.lr_schedule,
+        help="cosine: decay the lr to 0 over the run",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="MNIST folder (default: $MNIST_DATA_DIR or ./data)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="write the trained weights (+ .json metadata) here"
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="train 20 steps on 2,000 images, to check the code path",
+    )
     return parser.parse_args(argv)
 
 
@@ -282,16 +322,24 @@ def main(argv: list[str] | None = None) -> float:
     with tqdm(total=config.total_steps(config.train_size or len(train_set)), unit="step") as bar:
         for progress in train(model, train_set, config):
             bar.update(progress.step - bar.n)
-            bar.set_postfix(epoch=f"{progress.epoch:.2f}", loss=f"{progress.loss:.4f}",
-                            acc=f"{progress.running_accuracy:.3f}", samples_s=f"{progress.samples_per_second:,.0f}")
+            bar.set_postfix(
+                epoch=f"{progress.epoch:.2f}",
+                loss=f"{progress.loss:.4f}",
+                acc=f"{progress.running_accuracy:.3f}",
+                samples_s=f"{progress.samples_per_second:,.0f}",
+            )
     train_seconds = time.perf_counter() - start
     test_accuracy = evaluate(model, test_set)
-    print(f"test accuracy {test_accuracy:.4f} on {len(test_set):,} images; trained in {train_seconds:.1f} s")
+    print(
+        f"test accuracy {test_accuracy:.4f} on {len(test_set):,} images; trained in {train_seconds:.1f} s"
+    )
 
     if args.out is not None:
         from mnist_demo.checkpoint import save_checkpoint
 
-        command = "python -m mnist_demo.train " + shlex.join(argv if argv is not None else sys.argv[1:])
+        command = "python -m mnist_demo.train " + shlex.join(
+            argv if argv is not None else sys.argv[1:]
+        )
         save_checkpoint(
             model,
             args.out,

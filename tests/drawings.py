@@ -10,12 +10,7 @@ from PIL import Image, ImageDraw
 
 # Each digit: a list of strokes; each stroke a list of (x, y) points, 0..1 in its box.
 DIGIT_STROKES: dict[int, list[list[tuple[float, float]]]] = {
-    0: [
-        [
-            (0.5 + 0.38 * np.sin(t), 0.5 - 0.48 * np.cos(t))
-            for t in np.linspace(0, 2 * np.pi, 25)
-        ]
-    ],
+    0: [[(0.5 + 0.38 * np.sin(t), 0.5 - 0.48 * np.cos(t)) for t in np.linspace(0, 2 * np.pi, 25)]],
     1: [[(0.35, 0.2), (0.55, 0.0), (0.55, 1.0)]],
     7: [[(0.05, 0.05), (0.95, 0.05), (0.4, 1.0)]],
     4: [[(0.6, 0.0), (0.05, 0.65), (0.95, 0.65)], [(0.7, 0.3), (0.7, 1.0)]],
@@ -38,7 +33,10 @@ def draw_layer(digit: int, box, canvas_size: int = 280, brush_radius: int = 12) 
     for stroke in stroke_points(digit, box):
         pen.line(stroke, fill=(0, 0, 0, 255), width=2 * brush_radius, joint="curve")
         for x, y in (stroke[0], stroke[-1]):  # round caps, like a round brush
-            pen.ellipse((x - brush_radius, y - brush_radius, x + brush_radius, y + brush_radius), fill=(0, 0, 0, 255))
+            pen.ellipse(
+                (x - brush_radius, y - brush_radius, x + brush_radius, y + brush_radius),
+                fill=(0, 0, 0, 255),
+            )
     return np.asarray(layer).copy()
 
 
@@ -59,4 +57,4 @@ def composite_rgb(layer: np.ndarray, ink=(0, 0, 0), paper=(255, 255, 255)) -> np
 
 
 CENTERED = (60, 40, 220, 240)  # a large digit in the middle of a 280 canvas
-SMALL_CORNER = (10, 10, 70, 80)  # a small digit in the top-left corner
+SMALL_CORNER = (10, 10, 58, 70)  # the same shape at 0.3x, in the top-left corner

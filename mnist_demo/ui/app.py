@@ -8,8 +8,8 @@ What belongs to one student (the model they trained, their runs) lives in a `gr.
 made fresh for each browser session by `new_session`.
 """
 
-import torch
 import gradio as gr
+import torch
 
 from mnist_demo.ui.cross_entropy_tab import build_cross_entropy_tab
 from mnist_demo.ui.draw_tab import SELECT_BRUSH_JS, build_draw_tab

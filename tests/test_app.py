@@ -1,0 +1,59 @@
+"""The launched app, through gradio_client: what a browser or an API user gets."""
+
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from drawings import CENTERED, SMALL_CORNER, draw_layer, sketchpad_value
+
+pytestmark = pytest.mark.slow
+
+
+def upload_drawing(tmp_path, layer) -> dict:
+    """A Sketchpad payload as the browser sends it: PNG files for each part."""
+    value = sketchpad_value(layer)
+    paths = {}
+    for name in ("background", "composite"):
+        paths[name] = tmp_path / f"{name}.png"
+        Image.fromarray(value[name]).save(paths[name])
+    paths["layer"] = tmp_path / "layer.png"
+    Image.fromarray(layer).save(paths["layer"])
+    return {
+        "background": handle_file(str(paths["background"])),
+        "layers": [handle_file(str(paths["layer"]))],
+        "composite": handle_file(str(paths["composite"])),
+        "id": None,
+    }
+
+
+@pytest.fixture(scope="module")
+def client(launched_app):
+    return Client(launched_app, verbose=False)
+
+
+@pytest.mark.parametrize(
+    "digit, box", [(7, CENTERED), (0, SMALL_CORNER), (1, (150, 120, 260, 270))]
+)
+def test_predict_answers_a_drawn_digit(client, tmp_path, digit, box):
+    radius = 4 if box == SMALL_CORNER else 10
+    headline, bars, seen, numbers = client.predict(
+        upload_drawing(tmp_path, draw_layer(digit, box, brush_radius=radius)), api_name="/predict"
+    )
+    assert f"**{digit}**" in headline
+    probabilities = [row[1] for row in bars["data"]]
+    assert len(probabilities) == 10 and sum(probabilities) == pytest.approx(1.0, abs=1e-3)
+    assert max(range(10), key=probabilities.__getitem__) == digit
+    assert seen is not None  # the 28x28 picture, as a file
+    assert [row[0] for row in numbers["data"]] == [str(d) for d in range(10)]
+
+
+def test_cleared_canvas_asks_for_a_digit(client):
+    headline, bars, seen, _ = client.predict(None, api_name="/predict")
+    assert "Draw a digit" in headline
+    assert seen is None
+    assert all(row[1] == 0 for row in bars["data"])
+
+
+def test_endpoints_are_named(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert "/predict" in endpoints and "/cross_entropy" in endpoints

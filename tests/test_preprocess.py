@@ -1,0 +1,130 @@
+"""The MNIST recipe for drawings: ink, crop, scale to 20 px, centre of mass, normalise."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from mnist_demo.constants import MNIST_MEAN, MNIST_STD
+from mnist_demo.preprocess import (
+    EmptyCanvasError,
+    center_of_mass,
+    preprocess_stages,
+    to_mnist_image,
+    to_model_input,
+)
+
+from drawings import CENTERED, SMALL_CORNER, composite_rgb, draw_layer, sketchpad_value
+
+
+def test_model_input_is_a_normalised_1x1x28x28_tensor():
+    tensor = to_model_input(sketchpad_value(draw_layer(7, CENTERED)))
+    assert tensor.shape == (1, 1, 28, 28) and tensor.dtype == torch.float32
+    assert tensor.min().item() == pytest.approx((0 - MNIST_MEAN) / MNIST_STD)  # paper
+    full_ink = (1 - MNIST_MEAN) / MNIST_STD
+    assert 0.9 * full_ink < tensor.max().item() <= full_ink + 1e-5
+
+
+@pytest.mark.parametrize("digit", [0, 1, 7, 4])
+def test_small_in_a_corner_and_large_in_the_middle_give_nearly_the_same_input(digit):
+    large = to_mnist_image(sketchpad_value(draw_layer(digit, CENTERED, brush_radius=12)))
+    small = to_mnist_image(sketchpad_value(draw_layer(digit, SMALL_CORNER, brush_radius=4)))
+    assert np.abs(large - small).mean() < 0.03
+    # and clearly different from another digit drawn the same way
+    other = to_mnist_image(sketchpad_value(draw_layer(1 if digit != 1 else 0, CENTERED)))
+    assert np.abs(large - other).mean() > 2 * np.abs(large - small).mean()
+
+
+def test_digit_fits_a_20px_box_with_its_centre_of_mass_in_the_middle():
+    stages = preprocess_stages(sketchpad_value(draw_layer(7, SMALL_CORNER, brush_radius=4)))
+    assert max(stages.scaled.shape) == 20
+    rows, cols = np.nonzero(stages.image > 0.15)
+    assert rows.max() - rows.min() < 21 and cols.max() - cols.min() < 21
+    row, col = center_of_mass(stages.image)
+    assert abs(row - 14) <= 1 and abs(col - 14) <= 1
+
+
+def test_aspect_ratio_is_kept():
+    """A tall thin 1 stays tall and thin: it is not stretched to a square."""
+    stages = preprocess_stages(sketchpad_value(draw_layer(1, CENTERED, brush_radius=6)))
+    height, width = stages.scaled.shape
+    assert height == 20 and width < 12
+
+
+@pytest.mark.parametrize(
+    "ink, paper",
+    [((0, 0, 0), (255, 255, 255)), ((255, 255, 255), (0, 0, 0)), ((20, 20, 200), (240, 240, 230))],
+    ids=["black-on-white", "white-on-black", "blue-on-cream"],
+)
+def test_both_polarities_give_the_same_input(ink, paper):
+    layer = draw_layer(7, CENTERED)
+    expected = to_mnist_image(sketchpad_value(layer))
+    picture = composite_rgb(layer, ink=ink, paper=paper)
+    assert np.abs(to_mnist_image(picture) - expected).mean() < 0.02
+    assert np.abs(to_mnist_image(Image.fromarray(picture)) - expected).mean() < 0.02
+    grey = picture.mean(axis=2).astype(np.uint8)
+    assert np.abs(to_mnist_image(grey) - expected).mean() < 0.03
+
+
+def test_transparent_background_uses_the_alpha_channel():
+    layer = draw_layer(7, CENTERED)
+    white_strokes = layer.copy()
+    white_strokes[:, :, :3] = 255  # white ink on a transparent background
+    expected = to_mnist_image(layer)
+    assert np.abs(to_mnist_image(white_strokes) - expected).mean() < 1e-6
+    assert np.abs(to_mnist_image(Image.fromarray(white_strokes, "RGBA")) - expected).mean() < 1e-6
+
+
+def test_sketchpad_composite_is_used_when_layers_are_missing():
+    value = sketchpad_value(draw_layer(7, CENTERED))
+    expected = to_mnist_image(value)
+    assert np.abs(to_mnist_image({"composite": value["composite"]}) - expected).mean() < 0.02
+
+
+@pytest.mark.parametrize("canvas_size", [28, 280, 800, 1500])
+def test_any_canvas_size(canvas_size):
+    scale = canvas_size / 280
+    box = tuple(v * scale for v in CENTERED)
+    image = to_mnist_image(draw_layer(7, box, canvas_size, brush_radius=max(1, round(12 * scale))))
+    reference = to_mnist_image(draw_layer(7, CENTERED))
+    assert np.abs(image - reference).mean() < 0.05
+
+
+@pytest.mark.parametrize(
+    "empty",
+    [
+        None,
+        np.zeros((280, 280, 4), np.uint8),  # transparent layer, nothing drawn
+        np.full((280, 280, 3), 255, np.uint8),  # blank white
+        np.zeros((280, 280), np.uint8),  # blank black
+        {
+            "background": np.full((280, 280, 4), 255, np.uint8),
+            "layers": [np.zeros((280, 280, 4), np.uint8)],
+            "composite": np.full((280, 280, 4), 255, np.uint8),
+        },
+        {"background": None, "layers": [], "composite": None},
+    ],
+    ids=["None", "transparent", "white", "black", "sketchpad", "sketchpad-none"],
+)
+def test_empty_canvas_is_refused_with_a_message(empty):
+    with pytest.raises(EmptyCanvasError, match="draw a digit"):
+        to_model_input(empty)
+
+
+def test_empty_canvas_error_is_a_value_error():
+    assert issubclass(EmptyCanvasError, ValueError)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("a string", "Expected an image"),
+        (np.zeros((10, 10, 5), np.uint8), "channels"),
+        (np.zeros((2, 2, 2, 2), np.uint8), "shape"),
+        (np.full((10, 10), np.nan), "NaN"),
+        ({"background": None}, "layers"),
+    ],
+)
+def test_things_that_are_not_images_get_a_clear_value_error(bad, message):
+    with pytest.raises(ValueError, match=message):
+        to_model_input(bad)

@@ -1,0 +1,144 @@
+"""The training loop: loss falls, progress streams, seeds reproduce, divergence is caught."""
+
+import math
+
+import pytest
+import torch
+
+from mnist_demo.data import MNISTTensors, load_mnist
+from mnist_demo.model import make_model
+from mnist_demo.train import (
+    TrainConfig,
+    TrainingDiverged,
+    augment,
+    confusion_matrix,
+    evaluate,
+    main,
+    make_optimizer,
+    train,
+)
+
+
+def blobs(count: int = 600, seed: int = 0) -> MNISTTensors:
+    """A small learnable set: each class lights up its own 5x5 square plus noise."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.arange(count) % 10
+    images = torch.rand(count, 1, 28, 28, generator=generator) * 0.3
+    for digit in range(10):
+        row, col = divmod(digit, 4)
+        images[labels == digit, 0, 2 + 6 * row : 7 + 6 * row, 2 + 6 * col : 7 + 6 * col] = 1.0
+    return MNISTTensors(images=images, labels=labels)
+
+
+def test_loss_falls_and_progress_streams():
+    model = make_model(seed=0)
+    config = TrainConfig(epochs=3, batch_size=32, report_every=5)
+    events = list(train(model, blobs(), config, eval_set=blobs(200, seed=1), eval_every=20))
+    assert [e.step for e in events] == sorted(e.step for e in events)
+    assert events[-1].step == events[-1].total_steps == config.total_steps(600) == 57
+    assert events[-1].loss < events[0].loss / 5
+    assert events[-1].test_accuracy > 0.9
+    assert all(e.samples_per_second > 0 and 0 <= e.running_accuracy <= 1 for e in events)
+    assert sum(len(e.losses) for e in events) == 57  # every step's loss is reported once
+    assert not model.training
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "momentum"])
+def test_every_optimizer_learns(optimizer):
+    model = make_model(seed=0)
+    lr = {"adam": 1e-3, "sgd": 0.1, "momentum": 0.02}[optimizer]
+    list(train(model, blobs(), TrainConfig(optimizer=optimizer, lr=lr, epochs=3, batch_size=32)))
+    assert evaluate(model, blobs(200, seed=1)) > 0.8
+
+
+def test_one_step_is_the_lessons_five_lines():
+    """Our loop's first step equals zero_grad/forward/loss/backward/step done by hand."""
+    data = blobs(64)
+    ours, by_hand = make_model(seed=1), make_model(seed=1)
+    config = TrainConfig(max_steps=1, batch_size=64, seed=5)
+    list(train(ours, data, config))
+    order = torch.randperm(64, generator=torch.Generator().manual_seed(5))
+    optimizer = torch.optim.Adam(by_hand.parameters(), lr=1e-3)
+    optimizer.zero_grad()
+    loss = torch.nn.functional.cross_entropy(
+        by_hand((data.images[order] - 0.1307) / 0.3081), data.labels[order]
+    )
+    loss.backward()
+    optimizer.step()
+    for a, b in zip(ours.parameters(), by_hand.parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_same_seed_same_run_and_global_rng_untouched():
+    def run():
+        model = make_model(seed=2)
+        list(train(model, blobs(), TrainConfig(max_steps=10, augment=True, seed=2, train_size=300)))
+        return model.fc2.weight.detach().clone()
+
+    torch.manual_seed(99)
+    expected_next = torch.rand(1)
+    torch.manual_seed(99)
+    assert torch.equal(run(), run())
+    assert torch.equal(torch.rand(1), expected_next)
+
+
+def test_divergence_raises_a_clear_error():
+    model = make_model(seed=0)
+    with pytest.raises(TrainingDiverged, match="learning rate"):
+        list(train(model, blobs(), TrainConfig(optimizer="sgd", lr=1e12, epochs=5)))
+
+
+def test_stopping_early_leaves_a_consistent_model():
+    model = make_model(seed=0)
+    run = train(model, blobs(), TrainConfig(epochs=5, report_every=3))
+    next(run)
+    run.close()  # what a Stop button does
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert evaluate(model, blobs(200, seed=1)) >= 0.0
+
+
+def test_augment_keeps_shape_and_range_and_moves_pixels():
+    images = blobs(16).images
+    moved = augment(images, torch.Generator().manual_seed(0))
+    assert moved.shape == images.shape
+    assert moved.min() >= 0 and moved.max() <= 1 + 1e-6
+    assert not torch.allclose(moved, images)
+
+
+def test_confusion_matrix_counts():
+    targets = torch.tensor([0, 0, 1, 2, 2, 2])
+    predictions = torch.tensor([0, 1, 1, 2, 2, 0])
+    matrix = confusion_matrix(targets, predictions)
+    assert matrix.shape == (10, 10) and matrix.sum() == 6
+    assert matrix[0, 0] == 1 and matrix[0, 1] == 1 and matrix[2, 2] == 2 and matrix[2, 0] == 1
+
+
+def test_unknown_optimizer_is_refused():
+    with pytest.raises(ValueError, match="adam"):
+        make_optimizer("rmsprop", make_model().parameters(), 0.1)
+
+
+def test_total_steps():
+    assert TrainConfig(epochs=1, batch_size=64).total_steps(60_000) == math.ceil(60_000 / 64)
+    assert TrainConfig(max_steps=7).total_steps(60_000) == 7
+
+
+def test_command_line_dry_run_writes_a_checkpoint(mnist_dir, tmp_path, capsys):
+    out = tmp_path / "dry.pt"
+    accuracy = main(["--dry-run", "--out", str(out)])
+    assert 0.3 < accuracy <= 1.0  # 20 steps on real MNIST already beat chance by far
+    assert out.is_file() and out.with_suffix(".json").is_file()
+    assert "test accuracy" in capsys.readouterr().out
+
+
+def test_command_line_help_states_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    help_text = capsys.readouterr().out
+    assert "(default: adam)" in help_text and "(default: 0.001)" in help_text
+
+
+def test_a_real_epoch_reaches_95_percent(mnist_dir):
+    model = make_model(seed=0)
+    list(train(model, load_mnist(train=True), TrainConfig(epochs=1, batch_size=128, lr=2e-3)))
+    assert evaluate(model, load_mnist(train=False)) > 0.95
