@@ -26,9 +26,14 @@ EMPTY_MESSAGE = "### ✏️ Draw a digit (0-9) on the canvas\nThe network's answ
 
 
 def probability_frame(probabilities: list[float] | None) -> pd.DataFrame:
-    """Data for the bar chart: one row per digit; the most likely digit stands out."""
+    """Data for the bar chart: one row per digit; the most likely digit stands out.
+
+    With no prediction every bar is 0. Digit 0 is still labelled "top guess" then (at
+    height 0, invisible): the browser updates the chart in place and only ever colours the
+    kinds it saw first, so both kinds must be there from the start.
+    """
     probabilities = probabilities or [0.0] * len(CLASS_NAMES)
-    top = int(np.argmax(probabilities)) if any(probabilities) else -1
+    top = int(np.argmax(probabilities))
     return pd.DataFrame(
         {
             "digit": CLASS_NAMES,
@@ -45,9 +50,9 @@ def numbers_table(prediction: Prediction | None) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "digit": CLASS_NAMES,
-            "logit": np.round(prediction.logits.numpy(), 3),
-            "softmax": np.round(prediction.probabilities.numpy(), 4),
-            "log_softmax": np.round(prediction.log_probabilities.numpy(), 3),
+            "logit": np.round(prediction.logits.double().numpy(), 3),
+            "softmax": np.round(prediction.probabilities.double().numpy(), 4),
+            "log_softmax": np.round(prediction.log_probabilities.double().numpy(), 3),
         }
     )
 
@@ -138,9 +143,14 @@ def build_draw_tab(session: gr.State) -> gr.Sketchpad:
             )
             with gr.Row():
                 brush_size = gr.Slider(
-                    *BRUSH_SIZES, value=BRUSH_SIZE, step=1, label="Brush size (clears the canvas)"
+                    *BRUSH_SIZES,
+                    value=BRUSH_SIZE,
+                    step=1,
+                    label="Brush size (clears the canvas)",
+                    scale=3,
+                    elem_id="brush-size",
                 )
-                clear_btn = gr.ClearButton(value="Clear")
+                clear_btn = gr.ClearButton(value="Clear", scale=1, elem_id="clear-btn")
         with gr.Column(scale=1, min_width=300):
             answer = gr.Markdown(EMPTY_MESSAGE, elem_id="draw-answer")
             bars = gr.BarPlot(
