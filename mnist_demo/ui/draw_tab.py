@@ -18,7 +18,6 @@ from mnist_demo.preprocess import EmptyCanvasError
 
 CANVAS_SIZE = 280  # a small canvas: cheap to send on every stroke, 10x MNIST's 28
 BRUSH_SIZE = 12  # brush radius in canvas pixels: strokes about as thick as MNIST's
-BRUSH_SIZES = (6, 24)  # what the brush-size slider allows
 PREVIEW_SCALE = 6  # the 28x28 input is shown 6x larger, with square pixels
 PAD_ID = "draw-pad"
 
@@ -118,10 +117,6 @@ SELECT_BRUSH_JS = f"""
 """
 
 
-def make_brush(size: int) -> gr.Brush:
-    return gr.Brush(default_size=int(size), colors=["#000000"], color_mode="fixed")
-
-
 def build_draw_tab(session: gr.State) -> gr.Sketchpad:
     """The tab's components and events; call inside `with gr.Tab(...)`. Returns the pad."""
     gr.Markdown(
@@ -135,22 +130,17 @@ def build_draw_tab(session: gr.State) -> gr.Sketchpad:
                 image_mode="RGBA",  # keep the alpha channel: it is the cleanest stroke mask
                 canvas_size=(CANVAS_SIZE, CANVAS_SIZE),
                 fixed_canvas=True,
-                brush=make_brush(BRUSH_SIZE),
+                brush=gr.Brush(default_size=BRUSH_SIZE, colors=["#000000"], color_mode="fixed"),
                 layers=False,
                 transforms=(),
                 label="Your digit",
                 elem_id=PAD_ID,
             )
-            with gr.Row():
-                brush_size = gr.Slider(
-                    *BRUSH_SIZES,
-                    value=BRUSH_SIZE,
-                    step=1,
-                    label="Brush size (clears the canvas)",
-                    scale=3,
-                    elem_id="brush-size",
-                )
-                clear_btn = gr.ClearButton(value="Clear", scale=1, elem_id="clear-btn")
+            gr.Markdown(
+                "Too thin or too bold? Change the brush size with the last button of the "
+                "pad's toolbar. Start again with Clear."
+            )
+            clear_btn = gr.ClearButton(value="Clear", elem_id="clear-btn")
         with gr.Column(scale=1, min_width=300):
             answer = gr.Markdown(EMPTY_MESSAGE, elem_id="draw-answer")
             bars = gr.BarPlot(
@@ -196,11 +186,4 @@ def build_draw_tab(session: gr.State) -> gr.Sketchpad:
         concurrency_id="predict",
     )
     clear_btn.add([pad])
-    brush_size.release(
-        lambda size: gr.Sketchpad(value=None, brush=make_brush(size)),
-        inputs=brush_size,
-        outputs=pad,
-        api_visibility="private",
-        show_progress="hidden",
-    )
     return pad
