@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torchvision.datasets import MNIST
 
 from mnist_demo.constants import DATA_DIR_ENV, DEFAULT_DATA_DIR, MNIST_MEAN, MNIST_STD
 
@@ -66,7 +65,11 @@ def _load_cached(root: Path, train: bool, download: bool) -> MNISTTensors:
     return MNISTTensors(images=images, labels=labels)
 
 
-def _open_mnist(root: Path, train: bool, download: bool) -> MNIST:
+def _open_mnist(root: Path, train: bool, download: bool):
+    # Imported here, not at the top: torchvision adds ~190 MB to a process, and the app
+    # only needs it once someone trains.
+    from torchvision.datasets import MNIST
+
     try:
         return MNIST(root=str(root), train=train, download=False)
     except RuntimeError:
