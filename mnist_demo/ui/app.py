@@ -13,6 +13,7 @@ import torch
 
 from mnist_demo.ui.cross_entropy_tab import build_cross_entropy_tab
 from mnist_demo.ui.draw_tab import SELECT_BRUSH_JS, build_draw_tab
+from mnist_demo.ui.train_tab import build_train_tab
 
 # Requests waiting beyond this are refused with "queue full" instead of piling up.
 MAX_QUEUE_SIZE = 200
@@ -28,6 +29,11 @@ CSS = """
 def new_session() -> dict:
     """One student's own things; Gradio calls this once per browser session."""
     return {"draw_model": None, "runs": []}
+
+
+def ping() -> str:
+    """A trivial endpoint: what any request costs in Gradio itself, whatever the handler."""
+    return "pong"
 
 
 def build_demo() -> gr.Blocks:
@@ -47,7 +53,17 @@ def build_demo() -> gr.Blocks:
                 build_draw_tab(session)
             with gr.Tab("Cross-entropy", id="cross-entropy"):
                 build_cross_entropy_tab()
+            with gr.Tab("Train", id="train"):
+                build_train_tab(session)
         demo.load(None, js=SELECT_BRUSH_JS)
+        # Gradio's own cost per request, for benchmarks/classroom_load.py to compare with.
+        gr.api(
+            ping,
+            api_name="ping",
+            concurrency_limit=8,
+            concurrency_id="ping",
+            api_visibility="undocumented",
+        )
     demo.queue(max_size=MAX_QUEUE_SIZE, default_concurrency_limit=4)
     return demo
 

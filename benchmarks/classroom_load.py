@@ -1,0 +1,446 @@
+"""A class at once: students drawing while others train, against one app on this machine.
+
+    python benchmarks/classroom_load.py                          # 30 students, 3 runs, 30 s
+    python benchmarks/classroom_load.py --students 10 --runs 0 --duration 10
+    python benchmarks/classroom_load.py --url http://127.0.0.1:7860  # an app already running
+
+Starts the app in a child process (the app of mnist_demo/ui/app.py; while that has no
+Train tab and /ping yet, the same app with them added) and runs two phases, each
+`--duration` seconds after `--warmup` seconds that are not counted:
+
+1. predict: N students each send their drawing to /predict every 0.5 s (uploading the
+   canvas first, as the browser does), while K other students train: each starts a /train
+   run (the Train tab's defaults: Adam, 1 epoch of 60,000 images) and starts the next one
+   when it ends, so 2 runs train and the rest wait in the queue.
+2. ping: the same load against /ping, a trivial endpoint of the same app: Gradio's own
+   floor (HTTP, queue, threads), with the same runs training.
+
+Prints, per phase: latency p50/p95/p99 (upload + queue + handler + answer), requests,
+errors, rejected requests (HTTP 503: queue full), training runs finished and their speed;
+then the server's peak memory. The load generator runs on the same 2 cores; its own CPU
+time is printed too. Targets: no errors, predict p95 under 250 ms, peak memory under
+1.5 GB. Asserts nothing about time.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "tests")]  # run as a plain script
+
+PREDICT_EVERY = 0.5  # seconds between two strokes of one student
+TRAIN_SETTINGS = ["adam", 0.001, 64, "epochs", 1, 60000, 128, 0, "random"]  # the tab's defaults
+REQUEST_TIMEOUT = 60.0
+
+
+# ---------------------------------------------------------------------------------------
+# The app under test (child process)
+# ---------------------------------------------------------------------------------------
+
+
+def ping() -> str:
+    """A trivial endpoint: what Gradio itself costs per request."""
+    return "pong"
+
+
+def build_app():
+    """The real app; with the Train tab and /ping added if app.py does not have them yet."""
+    import gradio as gr
+    import torch
+
+    from mnist_demo.ui.app import MAX_QUEUE_SIZE, build_demo, new_session
+    from mnist_demo.ui.draw_tab import build_draw_tab
+    from mnist_demo.ui.train_tab import build_train_tab
+
+    demo = build_demo()
+    if {"predict", "train", "ping"} <= {fn.api_name for fn in demo.fns.values()}:
+        return demo, "mnist_demo.ui.app.build_demo()"
+
+    torch.set_num_threads(1)  # as build_demo does
+    with gr.Blocks() as demo:
+        session = gr.State(new_session)
+        with gr.Tabs():
+            with gr.Tab("Draw"):
+                build_draw_tab(session)
+            with gr.Tab("Train"):
+                build_train_tab(session)
+        gr.api(
+            ping,
+            api_name="ping",
+            concurrency_limit=8,  # as the Draw tab's /predict
+            concurrency_id="ping",
+            api_visibility="undocumented",
+        )
+    demo.queue(max_size=MAX_QUEUE_SIZE, default_concurrency_limit=4)
+    return demo, "build_demo()'s Draw tab + the Train tab + /ping (app.py lacks them)"
+
+
+def serve(port: int) -> None:
+    from mnist_demo.ui.app import launch_options
+
+    demo, what = build_app()
+    print(f"serving {what} on port {port}", flush=True)
+    demo.launch(server_port=port, quiet=True, **launch_options())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(log_path: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = os.environ | {"GRADIO_ANALYTICS_ENABLED": "False"}
+    env.setdefault("GRADIO_TEMP_DIR", tempfile.mkdtemp(prefix="classroom-load-"))
+    log = open(log_path, "w")  # noqa: SIM115 (the child writes to it until the end)
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=PROJECT_ROOT,
+    )
+    return server, f"http://127.0.0.1:{port}"
+
+
+# ---------------------------------------------------------------------------------------
+# Measuring the server from outside
+# ---------------------------------------------------------------------------------------
+
+
+def memory_mb(pid: int) -> tuple[float, float]:
+    """(current, peak) resident memory of a process, in MB (Linux /proc)."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        fields[name] = value.strip()
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+# ---------------------------------------------------------------------------------------
+# The load: Gradio's HTTP API, as the browser and gradio_client use it
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)  # seconds, counted requests only
+    errors: list[str] = field(default_factory=list)
+    rejected: int = 0
+    runs: list[str] = field(default_factory=list)  # final status of each training run
+
+
+class Rejected(Exception):
+    """The queue was full (HTTP 503)."""
+
+
+async def call(client, url: str, api_name: str, data: list, session_hash: str) -> list:
+    """One event through /gradio_api/call: join the queue, then read its stream to the end."""
+    response = await client.post(
+        f"{url}/gradio_api/call/{api_name}", json={"data": data, "session_hash": session_hash}
+    )
+    if response.status_code == 503:
+        raise Rejected(response.text)
+    response.raise_for_status()
+    event_id = response.json()["event_id"]
+    event = None
+    async with client.stream("GET", f"{url}/gradio_api/call/{api_name}/{event_id}") as stream:
+        async for line in stream.aiter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                payload = json.loads(line.split(":", 1)[1])
+                if event == "error":
+                    raise RuntimeError(f"{api_name}: {payload}")
+                return payload
+    raise RuntimeError(f"{api_name}: the stream ended without a result")
+
+
+def drawing_pngs(student: int) -> list[tuple[str, bytes]]:
+    """One student's canvas as the three PNG files the Sketchpad uploads."""
+    from PIL import Image
+
+    from drawings import DIGIT_STROKES, draw_layer, sketchpad_value
+
+    digits = sorted(DIGIT_STROKES)
+    shift = (student * 7) % 40
+    layer = draw_layer(digits[student % len(digits)], (50 + shift, 40, 210 + shift, 240))
+    value = sketchpad_value(layer)
+    files = []
+    for name, pixels in (
+        ("background", value["background"]),
+        ("layer", layer),
+        ("composite", value["composite"]),
+    ):
+        buffer = BytesIO()
+        Image.fromarray(pixels).save(buffer, format="PNG")
+        files.append((f"{name}.png", buffer.getvalue()))
+    return files
+
+
+async def upload_canvas(client, url: str, files: list[tuple[str, bytes]]) -> dict:
+    response = await client.post(
+        f"{url}/gradio_api/upload",
+        files=[("files", (name, data, "image/png")) for name, data in files],
+    )
+    if response.status_code == 503:
+        raise Rejected(response.text)
+    response.raise_for_status()
+    background, layer, composite = (
+        {"path": path, "meta": {"_type": "gradio.FileData"}} for path in response.json()
+    )
+    return {"background": background, "layers": [layer], "composite": composite, "id": None}
+
+
+async def drawing_student(client, url, student, api_name, start, measure_from, end, tally):
+    """Sends a stroke every PREDICT_EVERY s, or right after the answer if that came later
+    (the pad sends the latest drawing once the previous answer is in)."""
+    files = drawing_pngs(student)
+    session_hash = f"student-{student}-{uuid.uuid4().hex[:8]}"
+    await asyncio.sleep(start - time.monotonic() + (student / 30) * PREDICT_EVERY)  # staggered
+    next_time = time.monotonic()
+    while next_time < end:
+        await asyncio.sleep(max(0.0, next_time - time.monotonic()))
+        sent = time.monotonic()
+        try:
+            if api_name == "predict":
+                canvas = await upload_canvas(client, url, files)
+                await call(client, url, "predict", [canvas], session_hash)
+            else:
+                await call(client, url, api_name, [], session_hash)
+            if sent >= measure_from:
+                tally.latencies.append(time.monotonic() - sent)
+        except Rejected:
+            tally.rejected += sent >= measure_from
+        except Exception as error:  # noqa: BLE001 (every failure is counted and shown)
+            if sent >= measure_from:
+                tally.errors.append(f"{type(error).__name__}: {error}"[:200])
+        next_time = max(next_time + PREDICT_EVERY, time.monotonic())  # no catch-up bursts
+
+
+async def training_student(client, url, student, fn_index, end, tally):
+    """Keeps one run going: starts the next when one ends; cancels the last at `end`."""
+    session_hash = f"trainer-{student}-{uuid.uuid4().hex[:8]}"
+    while time.monotonic() < end:
+        response = await client.post(
+            f"{url}/gradio_api/call/train",
+            json={"data": TRAIN_SETTINGS, "session_hash": session_hash},
+        )
+        if response.status_code == 503:
+            tally.rejected += 1
+            await asyncio.sleep(1)
+            continue
+        event_id = response.json()["event_id"]
+        try:
+            final = await asyncio.wait_for(
+                read_final(client, url, event_id), timeout=max(0.1, end - time.monotonic())
+            )
+            tally.runs.append(final)
+        except TimeoutError:  # the phase is over: stop this run (the Stop button's request)
+            await client.post(
+                f"{url}/gradio_api/cancel",
+                json={"session_hash": session_hash, "fn_index": fn_index, "event_id": event_id},
+            )
+        except Exception as error:  # noqa: BLE001
+            tally.errors.append(f"train: {type(error).__name__}: {error}"[:200])
+
+
+async def read_final(client, url: str, event_id: str) -> str:
+    """The final status line of a training run."""
+    status = ""
+    event = None
+    async with client.stream("GET", f"{url}/gradio_api/call/train/{event_id}") as stream:
+        async for line in stream.aiter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event in ("generating", "complete", "error"):
+                payload = json.loads(line.split(":", 1)[1])
+                if event == "error":
+                    raise RuntimeError(payload)
+                if isinstance(payload, list) and isinstance(payload[0], str):
+                    status = payload[0]
+                if event == "complete":
+                    return status
+    return status
+
+
+async def run_phase(url, api_name, students, runs, duration, warmup, fn_index) -> Tally:
+    import httpx
+
+    tally = Tally()
+    limits = httpx.Limits(max_connections=students * 2 + runs * 2 + 10)
+    async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT, limits=limits) as client:
+        start = time.monotonic() + 0.5
+        measure_from = start + warmup
+        end = measure_from + duration
+        tasks = [
+            drawing_student(client, url, s, api_name, start, measure_from, end, tally)
+            for s in range(students)
+        ]
+        tasks += [training_student(client, url, k, fn_index, end, tally) for k in range(runs)]
+        await asyncio.gather(*tasks)
+    return tally
+
+
+def train_fn_index(url: str) -> int:
+    import httpx
+
+    config = httpx.get(f"{url}/config", timeout=30).json()
+    for dependency in config["dependencies"]:
+        if dependency.get("api_name") == "train":
+            return dependency["id"]
+    raise SystemExit("The app has no /train endpoint (is the Train tab wired in app.py?)")
+
+
+def wait_until_up(url: str, server: subprocess.Popen | None, timeout: float = 120) -> None:
+    import httpx
+
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if server is not None and server.poll() is not None:
+            raise SystemExit(f"the app exited with code {server.returncode}")
+        try:
+            if httpx.get(f"{url}/config", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"the app did not start within {timeout:g} s")
+
+
+def report(name: str, tally: Tally, duration: float, server_cpu: float, own_cpu: float) -> None:
+    ms = [s * 1000 for s in tally.latencies]
+    print(f"\n{name}")
+    if ms:
+        print(
+            f"  latency  p50 {percentile(ms, 50):6.1f} ms   p95 {percentile(ms, 95):6.1f} ms   "
+            f"p99 {percentile(ms, 99):6.1f} ms   max {max(ms):6.1f} ms   mean {statistics.mean(ms):6.1f} ms"
+        )
+    print(
+        f"  requests {len(ms)} answered ({len(ms) / duration:.1f}/s), {len(tally.errors)} errors, "
+        f"{tally.rejected} rejected (queue full)"
+    )
+    for error in sorted(set(tally.errors))[:5]:
+        print(f"    error: {error}")
+    finished = [run for run in tally.runs if run]
+    speeds = [float(s.replace(",", "")) for r in finished for s in _samples_per_second(r)]
+    print(
+        f"  training runs finished: {len(finished)}"
+        + (f"; {finished[-1][:110]}" if finished else "")
+    )
+    if speeds:
+        print(f"  training speed: {statistics.mean(speeds):,.0f} samples/s per run (mean)")
+    print(
+        f"  CPU used: server {server_cpu:.1f} s, load generator {own_cpu:.1f} s (of {2 * duration:.0f} core-s)"
+    )
+
+
+def _samples_per_second(status: str) -> list[str]:
+    """'Trained 938 steps in 2.4 s.' -> samples/s of a finished default run (batch 64)."""
+    import re
+
+    match = re.search(r"Trained ([\d,]+) steps in ([\d.]+) s", status)
+    if not match:
+        return []
+    steps, seconds = int(match.group(1).replace(",", "")), float(match.group(2))
+    return [str(steps * TRAIN_SETTINGS[2] / max(seconds, 1e-9))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--students", type=int, default=30, help="students drawing (default: 30)")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="students training at once (default: 3)"
+    )
+    parser.add_argument(
+        "--duration", type=float, default=30.0, help="seconds measured per phase (default: 30)"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=3.0, help="seconds of load before measuring (default: 3)"
+    )
+    parser.add_argument(
+        "--phases",
+        default="predict,ping",
+        help="comma-separated, from: predict, ping, idle-predict (no training) (default: predict,ping)",
+    )
+    parser.add_argument("--url", default=None, help="an app already running (default: start one)")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=7860, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.port)
+        return
+
+    server, log_path = None, Path(tempfile.mkdtemp(prefix="classroom-load-")) / "server.log"
+    url = args.url
+    if url is None:
+        server, url = start_server(log_path)
+    try:
+        wait_until_up(url, server)
+        if server is not None:
+            print(Path(log_path).read_text().strip().splitlines()[0])
+        print(
+            f"{args.students} students drawing (one stroke every {PREDICT_EVERY} s each), "
+            f"{args.runs} training; {args.duration:g} s per phase after {args.warmup:g} s warm-up; "
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the start "
+            f"(other programs on this machine share the CPUs)"
+        )
+        fn_index = train_fn_index(url)
+        for phase in args.phases.split(","):
+            api_name = "predict" if phase in ("predict", "idle-predict") else phase
+            runs = 0 if phase == "idle-predict" else args.runs
+            cpu_before = cpu_seconds(server.pid) if server else 0.0
+            own_before = own_cpu_seconds()
+            tally = asyncio.run(
+                run_phase(url, api_name, args.students, runs, args.duration, args.warmup, fn_index)
+            )
+            server_cpu = cpu_seconds(server.pid) - cpu_before if server else float("nan")
+            title = f"{phase}: {args.students} students -> /{api_name}, {runs} training"
+            report(title, tally, args.duration, server_cpu, own_cpu_seconds() - own_before)
+            time.sleep(1.0)  # let cancelled runs settle before the next phase
+        print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
+        if server is not None:
+            current, peak = memory_mb(server.pid)
+            print(
+                f"\nserver memory: peak {peak:,.0f} MB, now {current:,.0f} MB (target: peak < 1,500 MB)"
+            )
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
