@@ -43,14 +43,14 @@ def test_predict_answers_a_drawn_digit(client, tmp_path, digit, box):
     probabilities = [row[1] for row in bars["data"]]
     assert len(probabilities) == 10 and sum(probabilities) == pytest.approx(1.0, abs=1e-3)
     assert max(range(10), key=probabilities.__getitem__) == digit
-    assert seen is not None  # the 28x28 picture, as a file
+    assert seen.startswith("<img")  # the 28x28 picture, inline
     assert [row[0] for row in numbers["data"]] == [str(d) for d in range(10)]
 
 
 def test_cleared_canvas_asks_for_a_digit(client):
     headline, bars, seen, _ = client.predict(None, api_name="/predict")
     assert "Draw a digit" in headline
-    assert seen is None
+    assert "<img" not in seen
     assert all(row[1] == 0 for row in bars["data"])
 
 

@@ -8,12 +8,20 @@ What belongs to one student (the model they trained, their runs) lives in a `gr.
 made fresh for each browser session by `new_session`.
 """
 
+import os
+
 import gradio as gr
 import torch
 
 from mnist_demo.ui.cross_entropy_tab import build_cross_entropy_tab
 from mnist_demo.ui.draw_tab import SELECT_BRUSH_JS, build_draw_tab
 from mnist_demo.ui.train_tab import build_train_tab
+
+# Gradio's queue rebuilds a pandas table of up to 10,000 past events after every event,
+# for its monitoring page (which we turn off): measured at ~10% of the server's CPU under a
+# class's load. Recompute it rarely, over fewer events. Read when the queue is created.
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 
 # Requests waiting beyond this are refused with "queue full" instead of piling up.
 MAX_QUEUE_SIZE = 200

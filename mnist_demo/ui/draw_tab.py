@@ -4,11 +4,14 @@ The plain functions come first (they are what the tests call); the Gradio wiring
 `build_draw_tab()` at the end.
 """
 
+import base64
 import inspect
+from io import BytesIO
 
 import gradio as gr
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from mnist_demo import model as model_module
 from mnist_demo.constants import CLASS_NAMES
@@ -62,6 +65,26 @@ def enlarge(image28: np.ndarray, scale: int = PREVIEW_SCALE) -> np.ndarray:
     return np.kron(pixels, np.ones((scale, scale), dtype=np.uint8))
 
 
+def seen_html(image28: np.ndarray | None) -> str:
+    """The 28x28 input as an inline PNG (a few hundred bytes), shown enlarged, square pixels.
+
+    Inline rather than a gr.Image: no file written to Gradio's cache and no second request
+    from the browser on every stroke of every student.
+    """
+    if image28 is None:
+        return '<p class="seen-empty">Nothing drawn yet.</p>'
+    size = image28.shape[0] * PREVIEW_SCALE
+    buffer = BytesIO()
+    Image.fromarray((np.clip(image28, 0.0, 1.0) * 255).astype(np.uint8), mode="L").save(
+        buffer, format="PNG"
+    )
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (
+        f'<img src="data:image/png;base64,{data}" width="{size}" height="{size}" '
+        f'alt="the 28x28 picture the network sees" style="image-rendering: pixelated">'
+    )
+
+
 def headline(prediction: Prediction) -> str:
     return (
         f"## The network says **{prediction.digit}** ({prediction.confidence:.0%} sure)\n"
@@ -79,13 +102,13 @@ def classify_drawing(canvas, session: dict | None = None):
     try:
         prediction = predict(canvas, model)
     except EmptyCanvasError:
-        return EMPTY_MESSAGE, probability_frame(None), None, numbers_table(None)
+        return EMPTY_MESSAGE, probability_frame(None), seen_html(None), numbers_table(None)
     except ValueError as error:
         raise gr.Error(str(error)) from error
     return (
         headline(prediction),
         probability_frame(prediction.probabilities.tolist()),
-        enlarge(prediction.image),
+        seen_html(prediction.image),
         numbers_table(prediction),
     )
 
@@ -156,13 +179,11 @@ def build_draw_tab(session: gr.State) -> gr.Sketchpad:
                 elem_id="draw-bars",
             )
         with gr.Column(scale=1, min_width=200):
-            seen = gr.Image(
+            seen = gr.HTML(
+                seen_html(None),
                 label="What the network sees (28x28)",
-                type="numpy",
-                image_mode="L",
-                interactive=False,
-                height=180,
-                buttons=[],
+                show_label=True,
+                container=True,
                 elem_id="draw-seen",
             )
     numbers = gr.Dataframe(
