@@ -96,10 +96,18 @@ def _ink_of_sketchpad(value: dict) -> np.ndarray:
         raise ValueError(
             "A Sketchpad value needs 'layers' or 'composite' (and usually 'background')."
         )
-    layers = [layer for layer in (value.get("layers") or []) if layer is not None]
+    layers = value.get("layers")
+    if layers is None:
+        layers = []
+    if not isinstance(layers, list | tuple):
+        raise ValueError("A Sketchpad value's 'layers' must be a list of images.")
     ink = None
     for layer in layers:
+        if layer is None:
+            continue
         layer_ink = _ink_of_array(_as_array(layer), allow_empty=True)
+        if ink is not None and layer_ink.shape != ink.shape:
+            raise ValueError("All layers of a Sketchpad value must have the same size.")
         ink = layer_ink if ink is None else np.maximum(ink, layer_ink)
     if ink is not None and ink.max() > INK_THRESHOLD:
         return ink

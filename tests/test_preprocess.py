@@ -128,3 +128,17 @@ def test_empty_canvas_error_is_a_value_error():
 def test_things_that_are_not_images_get_a_clear_value_error(bad, message):
     with pytest.raises(ValueError, match=message):
         to_model_input(bad)
+
+
+@pytest.mark.parametrize("layers", [1, "layer.png", np.zeros((28, 28, 4), np.uint8)])
+def test_sketchpad_layers_that_are_not_a_list_are_refused(layers):
+    """Regression (found by tests/test_fuzz.py): these raised TypeError / numpy's
+    'truth value is ambiguous' instead of a message for the student."""
+    with pytest.raises(ValueError, match="list of images"):
+        to_model_input({"layers": layers})
+
+
+def test_sketchpad_layers_of_different_sizes_are_refused():
+    layers = [draw_layer(7, CENTERED), draw_layer(7, (5, 5, 50, 60), canvas_size=100)]
+    with pytest.raises(ValueError, match="same size"):
+        to_model_input({"layers": layers})

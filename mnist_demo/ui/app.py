@@ -12,6 +12,7 @@ import os
 
 import gradio as gr
 import torch
+from PIL import Image
 
 from mnist_demo.ui.cross_entropy_tab import build_cross_entropy_tab
 from mnist_demo.ui.draw_tab import SELECT_BRUSH_JS, build_draw_tab
@@ -22,6 +23,11 @@ from mnist_demo.ui.train_tab import build_train_tab
 # class's load. Recompute it rarely, over fewer events. Read when the queue is created.
 os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
 os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+
+# max_file_size bounds the bytes of an upload, not its pixels: a 2 MB PNG can hold 178
+# million pixels, which Gradio would decode (three times, for the Sketchpad's parts) before
+# our handler sees it. PIL refuses images over twice this limit before decoding them.
+Image.MAX_IMAGE_PIXELS = 4000 * 4000
 
 # Requests waiting beyond this are refused with "queue full" instead of piling up.
 MAX_QUEUE_SIZE = 200
