@@ -113,6 +113,11 @@ def classify_drawing(canvas, session: dict | None = None):
     )
 
 
+def empty_outputs():
+    """What the tab shows when nothing is drawn."""
+    return classify_drawing(None)
+
+
 def model_code() -> str:
     """The lesson's network in both forms, straight from mnist_demo/model.py."""
     parameters = count_parameters(MNISTClassifier())
@@ -124,18 +129,22 @@ def model_code() -> str:
     )
 
 
-# Clicks the Brush tool once the pad exists, so students can draw straight away.
+# The pad shows "select the draw tool to start" and ignores strokes until its Brush button
+# is clicked: on page load, and again after every clear. This clicks it for the student
+# whenever that overlay shows, watching for up to 15 s (the page may still be loading).
 SELECT_BRUSH_JS = f"""
 () => {{
-  const click = () => {{
-    const button = document.querySelector('#{PAD_ID} button[aria-label="Brush"]');
-    if (button) {{ button.click(); return true; }}
-    return false;
-  }};
-  if (!click()) {{
-    const timer = setInterval(() => {{ if (click()) clearInterval(timer); }}, 200);
-    setTimeout(() => clearInterval(timer), 15000);
-  }}
+  const started = Date.now();
+  const timer = setInterval(() => {{
+    const pad = document.querySelector('#{PAD_ID}');
+    const brush = pad && pad.querySelector('button[aria-label="Brush"]');
+    if (brush && pad.innerText.includes('select the draw tool')) {{
+      brush.click();
+      clearInterval(timer);
+    }} else if (Date.now() - started > 15000) {{
+      clearInterval(timer);
+    }}
+  }}, 100);
 }}
 """
 
@@ -206,5 +215,15 @@ def build_draw_tab(session: gr.State) -> gr.Sketchpad:
         concurrency_limit=8,
         concurrency_id="predict",
     )
+    # Clearing must empty the answer too: the pad does not always report the change (after
+    # its bin icon then Clear, the old prediction stayed). Then re-select the Brush.
     clear_btn.add([pad])
+    for clear_event in (clear_btn.click, pad.clear):
+        clear_event(
+            empty_outputs,
+            outputs=outputs,
+            js=SELECT_BRUSH_JS,
+            api_visibility="private",
+            show_progress="hidden",
+        )
     return pad
