@@ -4,8 +4,7 @@
     python benchmarks/classroom_load.py --students 10 --runs 0 --duration 10
     python benchmarks/classroom_load.py --url http://127.0.0.1:7860  # an app already running
 
-Starts the app in a child process (the app of mnist_demo/ui/app.py; while that has no
-Train tab and /ping yet, the same app with them added) and runs two phases, each
+Starts the app of mnist_demo/ui/app.py in a child process and runs two phases, each
 `--duration` seconds after `--warmup` seconds that are not counted:
 
 1. predict: N students each send their drawing to /predict every 0.5 s (uploading the
@@ -51,48 +50,11 @@ REQUEST_TIMEOUT = 60.0
 # ---------------------------------------------------------------------------------------
 
 
-def ping() -> str:
-    """A trivial endpoint: what Gradio itself costs per request."""
-    return "pong"
-
-
-def build_app():
-    """The real app; with the Train tab and /ping added if app.py does not have them yet."""
-    import gradio as gr
-    import torch
-
-    from mnist_demo.ui.app import MAX_QUEUE_SIZE, build_demo, new_session
-    from mnist_demo.ui.draw_tab import build_draw_tab
-    from mnist_demo.ui.train_tab import build_train_tab
+def serve(port: int) -> None:
+    from mnist_demo.ui.app import build_demo, launch_options
 
     demo = build_demo()
-    if {"predict", "train", "ping"} <= {fn.api_name for fn in demo.fns.values()}:
-        return demo, "mnist_demo.ui.app.build_demo()"
-
-    torch.set_num_threads(1)  # as build_demo does
-    with gr.Blocks() as demo:
-        session = gr.State(new_session)
-        with gr.Tabs():
-            with gr.Tab("Draw"):
-                build_draw_tab(session)
-            with gr.Tab("Train"):
-                build_train_tab(session)
-        gr.api(
-            ping,
-            api_name="ping",
-            concurrency_limit=8,  # as the Draw tab's /predict
-            concurrency_id="ping",
-            api_visibility="undocumented",
-        )
-    demo.queue(max_size=MAX_QUEUE_SIZE, default_concurrency_limit=4)
-    return demo, "build_demo()'s Draw tab + the Train tab + /ping (app.py lacks them)"
-
-
-def serve(port: int) -> None:
-    from mnist_demo.ui.app import launch_options
-
-    demo, what = build_app()
-    print(f"serving {what} on port {port}", flush=True)
+    print(f"serving mnist_demo.ui.app.build_demo() on port {port}", flush=True)
     demo.launch(server_port=port, quiet=True, **launch_options())
 
 
