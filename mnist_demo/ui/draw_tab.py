@@ -135,17 +135,24 @@ def model_code() -> str:
 SELECT_BRUSH_JS = f"""
 () => {{
   const started = Date.now();
+  let clicked = false;
   const timer = setInterval(() => {{
     const pad = document.querySelector('#{PAD_ID}');
     const brush = pad && pad.querySelector('button[aria-label="Brush"]');
-    if (brush && pad.innerText.includes('select the draw tool')) {{
-      brush.click();
-      clearInterval(timer);
-    }} else if (Date.now() - started > 15000) {{
-      clearInterval(timer);
+    const waiting = brush && pad.innerText.includes('select the draw tool');
+    if (waiting) {{
+      brush.click();  // again next time if this click came too early and was lost
+      clicked = true;
     }}
+    if ((clicked && !waiting) || Date.now() - started > 15000) clearInterval(timer);
   }}, 100);
 }}
+"""
+
+# gr.ClearButton empties the pad only the first time (seen in Chromium); the pad's own bin
+# icon works every time, so the Clear button presses it.
+PRESS_BIN_JS = f"""
+() => document.querySelector('#{PAD_ID} button[aria-label="Clear canvas"]').click()
 """
 
 
@@ -172,7 +179,7 @@ def build_draw_tab(session: gr.State) -> gr.Sketchpad:
                 "Too thin or too bold? Change the brush size with the last button of the "
                 "pad's toolbar. Start again with Clear."
             )
-            clear_btn = gr.ClearButton(value="Clear", elem_id="clear-btn")
+            clear_btn = gr.Button("Clear", elem_id="clear-btn")
         with gr.Column(scale=1, min_width=300):
             answer = gr.Markdown(EMPTY_MESSAGE, elem_id="draw-answer")
             bars = gr.BarPlot(
@@ -215,15 +222,14 @@ def build_draw_tab(session: gr.State) -> gr.Sketchpad:
         concurrency_limit=8,
         concurrency_id="predict",
     )
-    # Clearing must empty the answer too: the pad does not always report the change (after
-    # its bin icon then Clear, the old prediction stayed). Then re-select the Brush.
-    clear_btn.add([pad])
-    for clear_event in (clear_btn.click, pad.clear):
-        clear_event(
-            empty_outputs,
-            outputs=outputs,
-            js=SELECT_BRUSH_JS,
-            api_visibility="private",
-            show_progress="hidden",
-        )
+    # Clearing must empty the answer too (the pad does not always report the change), then
+    # re-select the Brush for the next digit.
+    clear_btn.click(None, js=PRESS_BIN_JS)
+    pad.clear(
+        empty_outputs,
+        outputs=outputs,
+        js=SELECT_BRUSH_JS,
+        api_visibility="private",
+        show_progress="hidden",
+    )
     return pad

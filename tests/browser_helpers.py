@@ -1,0 +1,224 @@
+"""Driving the launched app in Debian's Chromium like a student: strokes, taps, reading the page.
+
+Used by tests/test_browser.py. The drawing pad is a WebGL canvas filling the pad's frame;
+the 280x280 paper sits in its middle, shown at the zoom the pad prints ("103%"), so a point
+(x, y) of the 280x280 canvas is at
+
+    page = centre of the <canvas> + ((x, y) - 140) * zoom
+
+`stroke_points(digit, box)` (tests/drawings.py) gives the strokes in those canvas
+coordinates; `draw_digit` moves the mouse along them, one stroke per button press, and
+`touch_digit` does the same with a finger through the Chrome DevTools Protocol.
+"""
+
+import io
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from mnist_demo.constants import PROJECT_ROOT
+from mnist_demo.ui.draw_tab import CANVAS_SIZE, PAD_ID
+
+from drawings import stroke_points
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; Playwright never downloads one
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOT_DIR = PROJECT_ROOT / "test-artifacts" / "screenshots"
+
+PAD = f"#{PAD_ID}"
+BRUSH_BUTTON = f'{PAD} button[aria-label="Brush"]'
+ANSWER = "#draw-answer"
+BARS = "#draw-bars"
+EMPTY_HEADLINE = "Draw a digit"
+INK_GREY = 64  # darker than this (0..255) on a screenshot of the paper counts as ink
+PREDICTION_TIMEOUT_MS = 20_000  # a loaded 2-core CI machine: upload + predict + render
+
+# The rendered bar chart, read from the accessible labels Vega gives each bar:
+# "digit: 7; probability: 0.9999; kind: top guess". The fill tells whether it is visible.
+_BARS_JS = """
+root => Array.from(root.querySelectorAll('[role="graphics-symbol"]'))
+  .map(e => ({label: e.getAttribute('aria-label') || '', fill: e.getAttribute('fill')}))
+  .filter(bar => bar.label.startsWith('digit: '))
+"""
+
+
+def pad_ready(page) -> None:
+    """Wait until the pad's canvas and toolbar exist (the app selects the Brush on load)."""
+    page.locator(f"{PAD} canvas").first.wait_for(state="visible", timeout=30_000)
+    page.locator(BRUSH_BUTTON).wait_for(state="visible", timeout=30_000)
+
+
+def brush_selected(page) -> bool:
+    """False while the pad shows its "select the draw tool to start" overlay."""
+    return "select the draw tool" not in page.locator(PAD).inner_text()
+
+
+def wait_for_brush(page, timeout_ms: int = 10_000) -> None:
+    """Wait for the app's on-load script to select the Brush (no click from the test)."""
+    page.wait_for_function(
+        "pad => !document.querySelector(pad).innerText.includes('select the draw tool')",
+        arg=PAD,
+        timeout=timeout_ms,
+    )
+
+
+def paper(page) -> tuple[float, float, float]:
+    """(left, top, scale): where the 280x280 paper is on the page and its zoom."""
+    canvas = page.locator(f"{PAD} canvas").first.bounding_box()
+    zoom_text = page.locator(f"{PAD} .zoom-number").inner_text().strip()
+    scale = float(zoom_text.rstrip("%")) / 100
+    centre_x = canvas["x"] + canvas["width"] / 2
+    centre_y = canvas["y"] + canvas["height"] / 2
+    left = centre_x - CANVAS_SIZE / 2 * scale
+    top = centre_y - CANVAS_SIZE / 2 * scale
+    side = CANVAS_SIZE * scale
+    assert canvas["x"] - 1 <= left and left + side <= canvas["x"] + canvas["width"] + 1, (
+        f"the paper ({left:.0f}+{side:.0f}) does not fit the canvas {canvas}"
+    )
+    return left, top, scale
+
+
+def to_page(page, strokes) -> list[list[tuple[float, float]]]:
+    """Canvas coordinates (0..280) -> page coordinates (CSS pixels)."""
+    left, top, scale = paper(page)
+    return [[(left + x * scale, top + y * scale) for x, y in stroke] for stroke in strokes]
+
+
+def digit_strokes(digit: int, box) -> list[list[tuple[float, float]]]:
+    """The digit's strokes in canvas pixels; long curves thinned to ~13 points (each pointer
+    move costs ~0.1-0.2 s of software WebGL on a busy CI machine)."""
+    thinned = []
+    for stroke in stroke_points(digit, box):
+        if len(stroke) > 13:
+            stroke = stroke[::2] + ([stroke[-1]] if len(stroke) % 2 == 0 else [])
+        thinned.append(stroke)
+    return thinned
+
+
+def _steps(start, end, spacing: float = 40.0) -> int:
+    """Pointer events for one segment: one per ~40 CSS pixels, like a quick hand."""
+    return max(1, math.ceil(math.dist(start, end) / spacing))
+
+
+def mouse_stroke(page, points) -> None:
+    """One stroke: press, move through the points, release (one .change per release)."""
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for previous, point in zip(points, points[1:], strict=False):
+        page.mouse.move(*point, steps=_steps(previous, point))
+    page.mouse.up()
+
+
+def draw_digit(page, digit: int, box) -> None:
+    for stroke in to_page(page, digit_strokes(digit, box)):
+        mouse_stroke(page, stroke)
+
+
+def touch_stroke(cdp, points) -> None:
+    """One finger stroke through the DevTools protocol: touchStart, touchMoves, touchEnd."""
+
+    def touch(kind: str, x: float, y: float) -> None:
+        touch_points = [] if kind == "touchEnd" else [{"x": x, "y": y, "id": 1}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": touch_points})
+
+    touch("touchStart", *points[0])
+    previous = points[0]
+    for point in points[1:]:
+        steps = _steps(previous, point)
+        for i in range(1, steps + 1):
+            t = i / steps
+            touch(
+                "touchMove",
+                previous[0] + (point[0] - previous[0]) * t,
+                previous[1] + (point[1] - previous[1]) * t,
+            )
+        previous = point
+    touch("touchEnd", *previous)
+
+
+def touch_digit(page, cdp, digit: int, box) -> None:
+    for stroke in to_page(page, digit_strokes(digit, box)):
+        touch_stroke(cdp, stroke)
+
+
+def headline(page) -> str:
+    return page.locator(ANSWER).inner_text().strip()
+
+
+def bars(page) -> list[dict]:
+    """The rendered bars in digit order: [{"digit", "probability", "kind", "fill", "label"}]."""
+    rendered = page.locator(BARS).evaluate(_BARS_JS)
+    result = []
+    for bar in rendered:
+        fields = dict(part.split(": ", 1) for part in bar["label"].split("; "))
+        result.append(
+            {
+                "digit": int(fields["digit"]),
+                "probability": float(fields["probability"]),
+                "kind": fields.get("kind", ""),
+                "fill": bar["fill"],
+                "label": bar["label"],
+            }
+        )
+    return sorted(result, key=lambda bar: bar["digit"])
+
+
+def wait_for_bars_to_change(page, before: list[dict], timeout_ms: int = PREDICTION_TIMEOUT_MS):
+    """Wait until the rendered bar chart differs from `before`; return the new bars."""
+    labels_before = sorted(bar["label"] for bar in before)
+    page.wait_for_function(
+        f"""([selector, before]) => {{
+            const labels = ({_BARS_JS})(document.querySelector(selector)).map(b => b.label).sort();
+            return labels.length === 10 && JSON.stringify(labels) !== JSON.stringify(before);
+        }}""",
+        arg=[BARS, labels_before],
+        timeout=timeout_ms,
+    )
+    return bars(page)
+
+
+def ink_pixels(page) -> int:
+    """How many black pixels the paper shows (a screenshot of just the 280x280 paper)."""
+    left, top, scale = paper(page)
+    margin = 3  # stay off the paper's edge and shadow
+    png = page.screenshot(
+        clip={
+            "x": left + margin,
+            "y": top + margin,
+            "width": CANVAS_SIZE * scale - 2 * margin,
+            "height": CANVAS_SIZE * scale - 2 * margin,
+        }
+    )
+    grey = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
+    # The brush is black; the pad's grey hint text ("select the draw tool", ~114) is not ink.
+    return int((grey < INK_GREY).sum())
+
+
+def eventually(condition, timeout_s: float = 5.0, interval_s: float = 0.25) -> bool:
+    """True as soon as condition() is; False if it never is within the timeout."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if condition():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval_s)
+
+
+def save_screenshot(page, name: str, full_page: bool = False) -> Path:
+    """test-artifacts/screenshots/<name>.png (git-ignored), for people to look at."""
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOT_DIR / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path

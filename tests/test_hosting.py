@@ -1,0 +1,330 @@
+"""Safe hosting: what a public Space exposes to anyone with its URL, and what it refuses.
+
+The settings (mnist_demo/ui/app.py) are checked as values, then proven against the app
+launched with them: files outside Gradio's cache cannot be read, monitoring is off, big
+uploads are refused, and malformed API calls get an error while the server keeps serving.
+"""
+
+import io
+import os
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from mnist_demo.constants import PROJECT_ROOT, SHIPPED_CHECKPOINT
+
+from drawings import CENTERED, draw_layer, sketchpad_value
+
+pytestmark = pytest.mark.slow
+
+MB = 1024 * 1024
+FILE_DATA = {"_type": "gradio.FileData"}  # the tag Gradio wants on a file in a payload
+EVENT_TIMEOUT_S = 30
+
+
+@pytest.fixture(scope="module")
+def hosted(tmp_path_factory, mnist_dir):
+    """The whole app launched with its hosting options; yields (demo, url)."""
+    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
+    from mnist_demo.ui.app import build_demo, launch_options
+
+    demo = build_demo()
+    demo.launch(prevent_thread_lock=True, quiet=True, server_port=None, **launch_options())
+    try:
+        yield demo, demo.local_url.rstrip("/")
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def url(hosted) -> str:
+    return hosted[1]
+
+
+@pytest.fixture(scope="module")
+def http(url):
+    with httpx.Client(base_url=url, timeout=EVENT_TIMEOUT_S) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def drawing_files(tmp_path_factory) -> dict:
+    """A large 7 as the PNG files the browser uploads for a Sketchpad."""
+    folder = tmp_path_factory.mktemp("drawing")
+    layer = draw_layer(7, CENTERED, brush_radius=10)
+    value = sketchpad_value(layer)
+    paths = {}
+    for name, pixels in (("background", value["background"]), ("layer", layer)):
+        paths[name] = folder / f"{name}.png"
+        Image.fromarray(pixels).save(paths[name])
+    paths["composite"] = folder / "composite.png"
+    Image.fromarray(value["composite"]).save(paths["composite"])
+    return paths
+
+
+def assert_still_serving(url: str, drawing_files: dict) -> None:
+    """A well-formed prediction through gradio_client still gets its answer."""
+    client = Client(url, verbose=False)
+    headline, *_ = client.predict(
+        {
+            "background": handle_file(str(drawing_files["background"])),
+            "layers": [handle_file(str(drawing_files["layer"]))],
+            "composite": handle_file(str(drawing_files["composite"])),
+            "id": None,
+        },
+        api_name="/predict",
+    )
+    assert "**7**" in headline
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def upload(http, name: str, content: bytes, mime: str = "image/png") -> httpx.Response:
+    return http.post("/gradio_api/upload", files={"files": (name, content, mime)})
+
+
+def call_predict(http, body) -> tuple[int, str, str]:
+    """POST /gradio_api/call/predict, then read its event stream to the end.
+
+    Returns (HTTP status of the POST, last event name or "", its data or the POST's body).
+    """
+    if isinstance(body, bytes | str):
+        response = http.post(
+            "/gradio_api/call/predict",
+            content=body,
+            headers={"Content-Type": "application/json"},
+        )
+    else:
+        response = http.post("/gradio_api/call/predict", json=body)
+    if response.status_code != 200:
+        return response.status_code, "", response.text
+    event_id = response.json()["event_id"]
+    event, data = "", ""
+    with http.stream("GET", f"/gradio_api/call/predict/{event_id}") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                event = line.removeprefix("event:").strip()
+            elif line.startswith("data:"):
+                data = line.removeprefix("data:").strip()
+    return response.status_code, event, data
+
+
+# ------------------------------------------------------------------------------------------
+# The settings
+# ------------------------------------------------------------------------------------------
+
+
+def test_launch_options_are_safe_for_a_public_space():
+    from mnist_demo.ui.app import launch_options
+
+    options = launch_options()
+    assert options["max_file_size"]  # Gradio's default is unlimited
+    assert options["enable_monitoring"] is False  # /monitoring would be public
+    assert options["ssr_mode"] is False
+    assert not options.get("allowed_paths")  # every file in them would be public
+    assert not options.get("share")
+    assert not options.get("show_error")  # internal exception text stays on the server
+
+
+def test_the_launched_app_uses_them(hosted):
+    demo, _ = hosted
+    from mnist_demo.ui.app import MAX_QUEUE_SIZE
+
+    assert demo.max_file_size == 2 * MB
+    assert demo.allowed_paths == []
+    assert demo.ssr_mode is False
+    assert demo._queue.max_size is not None  # Gradio's default: unbounded
+    assert demo._queue.max_size == MAX_QUEUE_SIZE
+    assert 0 < MAX_QUEUE_SIZE <= 1000
+
+
+def test_every_event_has_a_concurrency_limit(hosted):
+    """None would mean unlimited threads on a 2-core machine."""
+    demo, _ = hosted
+    for fn in demo.fns.values():
+        assert fn.concurrency_limit is not None, f"{fn.name} runs without a limit"
+    assert demo._queue.default_concurrency_limit is not None
+
+
+def test_analytics_are_off_in_tests(hosted):
+    demo, _ = hosted
+    assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+    assert demo.analytics_enabled is False
+
+
+def test_decoded_image_size_is_bounded():
+    """max_file_size bounds the bytes, not the pixels: a 2 MB PNG can hold 178 million
+    pixels (PIL's default refusal limit), which Gradio decodes to three RGBA arrays of
+    ~700 MB each before the handler runs. The app should lower PIL's limit so that
+    anything much larger than a 4000x4000 API upload is refused before it is decoded."""
+    import mnist_demo.ui.app  # noqa: F401  (the app sets the limit when imported)
+
+    limit = Image.MAX_IMAGE_PIXELS
+    assert limit is not None, "PIL's decompression-bomb check is switched off"
+    hard_limit = 2 * limit  # PIL warns above the limit and refuses above twice it
+    assert hard_limit <= 2 * 4000 * 4000, (
+        f"a PNG under max_file_size may decode to {hard_limit:,} pixels "
+        f"(~{hard_limit * 4 * 3 // MB:,} MB of RGBA arrays per request)"
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# Files: only Gradio's own cache is served
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        str(SHIPPED_CHECKPOINT),
+        str(SHIPPED_CHECKPOINT.with_suffix(".json")),
+        str(PROJECT_ROOT / "app.py"),
+        "/etc/passwd",
+        "../../../../../../etc/passwd",
+        "%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/proc/self/environ",
+    ],
+)
+def test_files_outside_gradios_cache_cannot_be_read(http, path):
+    response = http.get(f"/gradio_api/file={path}")
+    assert response.status_code in (403, 404), response.status_code
+    assert b"root:" not in response.content
+    real = PROJECT_ROOT / "app.py" if path.endswith("app.py") else SHIPPED_CHECKPOINT
+    assert real.read_bytes()[:64] not in response.content
+
+
+def test_uploaded_files_are_served(http):
+    """The control for the test above: the route does serve what users uploaded."""
+    content = png_bytes(Image.new("L", (28, 28), 255))
+    response = upload(http, "white.png", content)
+    assert response.status_code == 200
+    served = http.get(f"/gradio_api/file={response.json()[0]}")
+    assert served.status_code == 200 and served.content == content
+
+
+@pytest.mark.parametrize("path", ["/monitoring", "/monitoring/summary"])
+def test_monitoring_is_off(http, path):
+    response = http.get(path)
+    assert response.status_code in (403, 404)
+
+
+# ------------------------------------------------------------------------------------------
+# Uploads
+# ------------------------------------------------------------------------------------------
+
+
+def test_an_upload_over_max_file_size_is_refused(http):
+    fine = upload(http, "fine.bin", os.urandom(MB), mime="application/octet-stream")
+    assert fine.status_code == 200  # the control: under the limit is accepted
+    cache = Path(fine.json()[0]).parents[1]  # <cache>/<hash>/fine.bin
+
+    response = upload(http, "big.png", os.urandom(3 * MB))
+    assert response.status_code == 413
+    assert "size" in response.text.lower()
+    stored = [path for path in cache.rglob("*") if path.is_file() and path.stat().st_size > 2 * MB]
+    assert stored == [], "the refused upload was stored anyway"
+
+
+def test_a_decompression_bomb_is_refused(http, url, drawing_files):
+    """A small PNG that would decode to more pixels than PIL allows: an error, quickly."""
+    side = int((2 * Image.MAX_IMAGE_PIXELS) ** 0.5) + 1  # just past PIL's hard limit
+    bomb = png_bytes(Image.new("1", (side, side), 1))  # one bit per pixel, compresses well
+    assert len(bomb) < 2 * MB
+    response = upload(http, "bomb.png", bomb)
+    assert response.status_code == 200
+    file = {"path": response.json()[0], "meta": FILE_DATA}
+
+    started = time.monotonic()
+    status, event, _ = call_predict(
+        http, {"data": [{"background": file, "layers": [file], "composite": file}]}
+    )
+    assert (status, event) == (200, "error")
+    assert time.monotonic() - started < 10
+    assert_still_serving(url, drawing_files)
+
+
+# ------------------------------------------------------------------------------------------
+# Malformed API payloads
+# ------------------------------------------------------------------------------------------
+
+
+def _file(path: str) -> dict:
+    return {"path": path, "meta": FILE_DATA}
+
+
+MALFORMED = {
+    "not JSON": b"{garbage",
+    "data not a list": {"data": "not a list"},
+    "no data": {"session_hash": "x"},
+    "no inputs": {"data": []},
+    "too many inputs": {"data": [1, 2, 3, 4]},
+    "a string, not an image": {"data": ["a string instead of an image"]},
+    "a number, not an image": {"data": [7]},
+    "a None layer": {"data": [{"background": None, "layers": [None], "composite": None}]},
+    "wrong types inside": {"data": [{"background": 5, "layers": "x", "composite": [1, 2]}]},
+    "a file outside the cache": {
+        "data": [{"background": _file("/etc/passwd"), "layers": [_file("/etc/passwd")]}]
+    },
+    "a path escaping the cache": {
+        "data": [{"background": _file("/tmp/../etc/passwd"), "layers": [], "composite": None}]
+    },
+    "a URL to fetch (SSRF)": {
+        "data": [
+            {
+                "background": {
+                    "path": "http://169.254.169.254/latest/meta-data",
+                    "url": "http://169.254.169.254/latest/meta-data",
+                    "meta": FILE_DATA,
+                },
+                "layers": [],
+                "composite": None,
+            }
+        ]
+    },
+}
+
+
+@pytest.mark.parametrize("body", MALFORMED.values(), ids=MALFORMED.keys())
+def test_a_malformed_payload_gets_an_error_and_the_server_keeps_serving(
+    http, url, drawing_files, body
+):
+    status, event, data = call_predict(http, body)
+    if status == 200:
+        assert event == "error", f"expected an error event, got {event!r}: {data[:200]}"
+    else:
+        assert 400 <= status < 500, status
+    assert "root:" not in data  # no file content leaks into the error
+    assert "Traceback" not in data  # nor the server's internals
+    assert_still_serving(url, drawing_files)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, {"layers": []}, {"background": None, "layers": [], "composite": None}],
+    ids=["None", "only empty layers", "all parts None"],
+)
+def test_an_empty_or_partial_sketchpad_asks_for_a_digit(http, url, drawing_files, value):
+    """Missing parts are an empty canvas: the 'draw a digit' answer, never a made-up one."""
+    status, event, data = call_predict(http, {"data": [value]})
+    assert (status, event) == (200, "complete")
+    assert "Draw a digit" in data and "The network says" not in data
+    assert_still_serving(url, drawing_files)
+
+
+def test_a_file_that_is_not_an_image_gets_an_error(http, url, drawing_files):
+    response = upload(http, "fake.png", b"this is not a PNG at all" * 100)
+    assert response.status_code == 200
+    file = _file(response.json()[0])
+    status, event, _ = call_predict(
+        http, {"data": [{"background": file, "layers": [file], "composite": file}]}
+    )
+    assert (status, event) == (200, "error")
+    assert_still_serving(url, drawing_files)
