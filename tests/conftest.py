@@ -11,8 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from mnist_demo.constants import DATA_DIR_ENV, PROJECT_ROOT
+from mnist_demo.data import MNISTTensors
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -43,6 +45,17 @@ def mnist_dir() -> Path:
         require_or_skip(f"real MNIST not found in ${DATA_DIR_ENV} or {SHARED_MNIST}")
     os.environ[DATA_DIR_ENV] = str(folder)
     return folder
+
+
+def blobs(count: int = 600, seed: int = 0) -> MNISTTensors:
+    """A small learnable set: each class lights up its own 5x5 square plus noise."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.arange(count) % 10
+    images = torch.rand(count, 1, 28, 28, generator=generator) * 0.3
+    for digit in range(10):
+        row, col = divmod(digit, 4)
+        images[labels == digit, 0, 2 + 6 * row : 7 + 6 * row, 2 + 6 * col : 7 + 6 * col] = 1.0
+    return MNISTTensors(images=images, labels=labels)
 
 
 def write_idx_images(path: Path, images: np.ndarray) -> None:

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from mnist_demo.data import MNISTTensors, load_mnist
+from mnist_demo.data import load_mnist
 from mnist_demo.model import make_model
 from mnist_demo.train import (
     TrainConfig,
@@ -18,16 +18,7 @@ from mnist_demo.train import (
     train,
 )
 
-
-def blobs(count: int = 600, seed: int = 0) -> MNISTTensors:
-    """A small learnable set: each class lights up its own 5x5 square plus noise."""
-    generator = torch.Generator().manual_seed(seed)
-    labels = torch.arange(count) % 10
-    images = torch.rand(count, 1, 28, 28, generator=generator) * 0.3
-    for digit in range(10):
-        row, col = divmod(digit, 4)
-        images[labels == digit, 0, 2 + 6 * row : 7 + 6 * row, 2 + 6 * col : 7 + 6 * col] = 1.0
-    return MNISTTensors(images=images, labels=labels)
+from conftest import blobs
 
 
 def test_loss_falls_and_progress_streams():

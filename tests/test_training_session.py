@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from mnist_demo import train as train_module
 from mnist_demo import training_session as ts
 from mnist_demo.checkpoint import load_model, load_state_dict
-from mnist_demo.data import MNISTTensors
 from mnist_demo.model import make_model
 from mnist_demo.predict import shipped_model
 from mnist_demo.train import train
@@ -29,16 +28,7 @@ from mnist_demo.training_session import (
     train_config,
 )
 
-
-def blobs(count: int = 600, seed: int = 0) -> MNISTTensors:
-    """A small learnable set: each class lights up its own 5x5 square plus noise."""
-    generator = torch.Generator().manual_seed(seed)
-    labels = torch.arange(count) % 10
-    images = torch.rand(count, 1, 28, 28, generator=generator) * 0.3
-    for digit in range(10):
-        row, col = divmod(digit, 4)
-        images[labels == digit, 0, 2 + 6 * row : 7 + 6 * row, 2 + 6 * col : 7 + 6 * col] = 1.0
-    return MNISTTensors(images=images, labels=labels)
+from conftest import blobs
 
 
 def new_run(session=None, **settings) -> ts.RunRecord:
