@@ -184,12 +184,12 @@ async def upload_canvas(client, url: str, files: list[tuple[str, bytes]]) -> dic
     return {"background": background, "layers": [layer], "composite": composite, "id": None}
 
 
-async def drawing_student(client, url, student, api_name, start, measure_from, end, tally):
-    """Sends a stroke every PREDICT_EVERY s, or right after the answer if that came later
+async def drawing_student(client, url, student, api_name, start, measure_from, end, tally, every):
+    """Sends a stroke every `every` s, or right after the answer if that came later
     (the pad sends the latest drawing once the previous answer is in)."""
     files = drawing_pngs(student)
     session_hash = f"student-{student}-{uuid.uuid4().hex[:8]}"
-    await asyncio.sleep(start - time.monotonic() + (student / 30) * PREDICT_EVERY)  # staggered
+    await asyncio.sleep(start - time.monotonic() + (student / 30) * every)  # staggered
     next_time = time.monotonic()
     while next_time < end:
         await asyncio.sleep(max(0.0, next_time - time.monotonic()))
@@ -207,7 +207,7 @@ async def drawing_student(client, url, student, api_name, start, measure_from, e
         except Exception as error:  # noqa: BLE001 (every failure is counted and shown)
             if sent >= measure_from:
                 tally.errors.append(f"{type(error).__name__}: {error}"[:200])
-        next_time = max(next_time + PREDICT_EVERY, time.monotonic())  # no catch-up bursts
+        next_time = max(next_time + every, time.monotonic())  # no catch-up bursts
 
 
 async def training_student(client, url, student, fn_index, end, tally):
@@ -256,7 +256,7 @@ async def read_final(client, url: str, event_id: str) -> str:
     return status
 
 
-async def run_phase(url, api_name, students, runs, duration, warmup, fn_index) -> Tally:
+async def run_phase(url, api_name, students, runs, duration, warmup, fn_index, every) -> Tally:
     import httpx
 
     tally = Tally()
@@ -266,7 +266,7 @@ async def run_phase(url, api_name, students, runs, duration, warmup, fn_index) -
         measure_from = start + warmup
         end = measure_from + duration
         tasks = [
-            drawing_student(client, url, s, api_name, start, measure_from, end, tally)
+            drawing_student(client, url, s, api_name, start, measure_from, end, tally, every)
             for s in range(students)
         ]
         tasks += [training_student(client, url, k, fn_index, end, tally) for k in range(runs)]
@@ -357,6 +357,12 @@ def main() -> None:
         default="predict,ping",
         help="comma-separated, from: predict, ping, idle-predict (no training) (default: predict,ping)",
     )
+    parser.add_argument(
+        "--every",
+        type=float,
+        default=PREDICT_EVERY,
+        help=f"seconds between two strokes of one student (default: {PREDICT_EVERY})",
+    )
     parser.add_argument("--url", default=None, help="an app already running (default: start one)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=7860, help=argparse.SUPPRESS)
@@ -374,7 +380,7 @@ def main() -> None:
         if server is not None:
             print(Path(log_path).read_text().strip().splitlines()[0])
         print(
-            f"{args.students} students drawing (one stroke every {PREDICT_EVERY} s each), "
+            f"{args.students} students drawing (one stroke every {args.every} s each), "
             f"{args.runs} training; {args.duration:g} s per phase after {args.warmup:g} s warm-up; "
             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the start "
             f"(other programs on this machine share the CPUs)"
@@ -386,7 +392,16 @@ def main() -> None:
             cpu_before = cpu_seconds(server.pid) if server else 0.0
             own_before = own_cpu_seconds()
             tally = asyncio.run(
-                run_phase(url, api_name, args.students, runs, args.duration, args.warmup, fn_index)
+                run_phase(
+                    url,
+                    api_name,
+                    args.students,
+                    runs,
+                    args.duration,
+                    args.warmup,
+                    fn_index,
+                    args.every,
+                )
             )
             server_cpu = cpu_seconds(server.pid) - cpu_before if server else float("nan")
             title = f"{phase}: {args.students} students -> /{api_name}, {runs} training"

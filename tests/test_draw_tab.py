@@ -57,3 +57,32 @@ def test_model_code_shows_both_forms_and_the_parameter_count():
     code = model_code()
     assert "class MNISTClassifier(nn.Module)" in code and "nn.Sequential" in code
     assert "101,770" in code
+
+
+def test_the_pad_decodes_only_the_strokes(tmp_path):
+    import gradio as gr
+    from gradio.components.image_editor import EditorData
+    from gradio.data_classes import FileData
+    from PIL import Image
+
+    from mnist_demo.ui.draw_tab import decode_strokes_only
+
+    value = sketchpad_value(draw_layer(7, CENTERED))
+    files = {}
+    for name, pixels in (
+        ("background", value["background"]),
+        ("layer", value["layers"][0]),
+        ("composite", value["composite"]),
+    ):
+        files[name] = tmp_path / f"{name}.png"
+        Image.fromarray(pixels).save(files[name])
+    pad = decode_strokes_only(gr.Sketchpad(type="numpy", image_mode="RGBA", render=False))
+    payload = EditorData(
+        background=FileData(path=str(files["background"])),
+        layers=[FileData(path=str(files["layer"]))],
+        composite=FileData(path=str(files["composite"])),
+    )
+    decoded = pad.preprocess(payload)
+    assert decoded["background"] is None and decoded["composite"] is None
+    assert np.array_equal(decoded["layers"][0], value["layers"][0])
+    assert "**7**" in classify_drawing(decoded)[0]
