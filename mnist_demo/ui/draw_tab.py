@@ -245,11 +245,6 @@ def build_draw_tab(session: gr.State) -> gr.Sketchpad:
     # Clearing must empty the answer too (the pad does not always report the change), then
     # re-select the Brush for the next digit.
     clear_btn.click(None, js=PRESS_BIN_JS)
-    pad.clear(
-        empty_outputs,
-        outputs=outputs,
-        js=SELECT_BRUSH_JS,
-        api_visibility="private",
-        show_progress="hidden",
-    )
+    pad.clear(empty_outputs, outputs=outputs, api_visibility="private", show_progress="hidden")
+    pad.clear(None, js=SELECT_BRUSH_JS)  # a browser-only step: no server round trip
     return pad
