@@ -9,6 +9,7 @@ made fresh for each browser session by `new_session`.
 """
 
 import os
+import shutil
 
 import gradio as gr
 import torch
@@ -45,6 +46,13 @@ def new_session() -> dict:
     return {"draw_model": None, "runs": []}
 
 
+def end_session(session: dict) -> None:
+    """Gradio calls this when a student's session ends: remove their download folder."""
+    folder = session.get("export_dir") if isinstance(session, dict) else None
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def ping() -> str:
     """A trivial endpoint: what any request costs in Gradio itself, whatever the handler."""
     return "pong"
@@ -61,7 +69,7 @@ def build_demo() -> gr.Blocks:
             "The lesson's network: 28x28 pixels -> 784 numbers -> 128 ReLU units -> "
             "10 logits -> softmax -> 10 probabilities."
         )
-        session = gr.State(new_session)
+        session = gr.State(new_session, delete_callback=end_session)
         with gr.Tabs():
             with gr.Tab("Draw", id="draw"):
                 build_draw_tab(session)
