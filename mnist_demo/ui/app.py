@@ -30,6 +30,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 # our handler sees it. PIL refuses images over twice this limit before decoding them.
 Image.MAX_IMAGE_PIXELS = 4000 * 4000
 
+# A student's session (their runs and models) is dropped this long after it started, or an
+# hour after its browser tab closed (Gradio's rule), and `end_session` tidies up after it.
+SESSION_SECONDS = 8 * 3600  # a school day
+
 # Requests waiting beyond this are refused with "queue full" instead of piling up.
 MAX_QUEUE_SIZE = 200
 
@@ -69,7 +73,7 @@ def build_demo() -> gr.Blocks:
             "The lesson's network: 28x28 pixels -> 784 numbers -> 128 ReLU units -> "
             "10 logits -> softmax -> 10 probabilities."
         )
-        session = gr.State(new_session, delete_callback=end_session)
+        session = gr.State(new_session, time_to_live=SESSION_SECONDS, delete_callback=end_session)
         with gr.Tabs():
             with gr.Tab("Draw", id="draw"):
                 build_draw_tab(session)
