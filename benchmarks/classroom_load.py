@@ -34,11 +34,11 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
-from io import BytesIO
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "tests")]  # run as a plain script
+from stats import percentile  # noqa: E402 (benchmarks/stats.py)
 
 PREDICT_EVERY = 0.5  # seconds between two strokes of one student
 TRAIN_SETTINGS = ["adam", 0.001, 64, "epochs", 1, 60000, 128, 0, "random"]  # the tab's defaults
@@ -104,11 +104,6 @@ def own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
 # ---------------------------------------------------------------------------------------
 # The load: Gradio's HTTP API, as the browser and gradio_client use it
 # ---------------------------------------------------------------------------------------
@@ -150,24 +145,12 @@ async def call(client, url: str, api_name: str, data: list, session_hash: str) -
 
 def drawing_pngs(student: int) -> list[tuple[str, bytes]]:
     """One student's canvas as the three PNG files the Sketchpad uploads."""
-    from PIL import Image
-
-    from drawings import DIGIT_STROKES, draw_layer, sketchpad_value
+    from drawings import DIGIT_STROKES, draw_layer, sketchpad_pngs
 
     digits = sorted(DIGIT_STROKES)
     shift = (student * 7) % 40
     layer = draw_layer(digits[student % len(digits)], (50 + shift, 40, 210 + shift, 240))
-    value = sketchpad_value(layer)
-    files = []
-    for name, pixels in (
-        ("background", value["background"]),
-        ("layer", layer),
-        ("composite", value["composite"]),
-    ):
-        buffer = BytesIO()
-        Image.fromarray(pixels).save(buffer, format="PNG")
-        files.append((f"{name}.png", buffer.getvalue()))
-    return files
+    return [(f"{name}.png", data) for name, data in sketchpad_pngs(layer).items()]
 
 
 async def upload_canvas(client, url: str, files: list[tuple[str, bytes]]) -> dict:

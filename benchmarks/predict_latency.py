@@ -21,6 +21,7 @@ sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "tests")]  # run as a plai
 from mnist_demo.predict import predict, shipped_model  # noqa: E402
 
 from drawings import CENTERED, draw_layer, sketchpad_value  # noqa: E402
+from stats import percentile  # noqa: E402 (benchmarks/stats.py)
 
 
 def measure(size: int, repeats: int) -> list[float]:
@@ -36,11 +37,6 @@ def measure(size: int, repeats: int) -> list[float]:
         predict(canvas, model)
         times.append((time.perf_counter() - start) * 1000)
     return times
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:

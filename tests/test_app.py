@@ -1,29 +1,22 @@
 """The launched app, through gradio_client: what a browser or an API user gets."""
 
 import pytest
-from gradio_client import Client, handle_file
-from PIL import Image
+from gradio_client import Client
 
-from drawings import CENTERED, SMALL_CORNER, draw_layer, sketchpad_value
+from drawings import (
+    CENTERED,
+    SMALL_CORNER,
+    draw_layer,
+    save_sketchpad_pngs,
+    sketchpad_payload,
+)
 
 pytestmark = pytest.mark.slow
 
 
 def upload_drawing(tmp_path, layer) -> dict:
     """A Sketchpad payload as the browser sends it: PNG files for each part."""
-    value = sketchpad_value(layer)
-    paths = {}
-    for name in ("background", "composite"):
-        paths[name] = tmp_path / f"{name}.png"
-        Image.fromarray(value[name]).save(paths[name])
-    paths["layer"] = tmp_path / "layer.png"
-    Image.fromarray(layer).save(paths["layer"])
-    return {
-        "background": handle_file(str(paths["background"])),
-        "layers": [handle_file(str(paths["layer"]))],
-        "composite": handle_file(str(paths["composite"])),
-        "id": None,
-    }
+    return sketchpad_payload(save_sketchpad_pngs(layer, tmp_path))
 
 
 @pytest.fixture(scope="module")

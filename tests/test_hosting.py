@@ -12,12 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import Client
 from PIL import Image
 
 from mnist_demo.constants import PROJECT_ROOT, SHIPPED_CHECKPOINT
 
-from drawings import CENTERED, draw_layer, sketchpad_value
+from drawings import CENTERED, draw_layer, save_sketchpad_pngs, sketchpad_payload
 
 pytestmark = pytest.mark.slow
 
@@ -54,28 +54,16 @@ def http(url):
 @pytest.fixture(scope="module")
 def drawing_files(tmp_path_factory) -> dict:
     """A large 7 as the PNG files the browser uploads for a Sketchpad."""
-    folder = tmp_path_factory.mktemp("drawing")
-    layer = draw_layer(7, CENTERED, brush_radius=10)
-    value = sketchpad_value(layer)
-    paths = {}
-    for name, pixels in (("background", value["background"]), ("layer", layer)):
-        paths[name] = folder / f"{name}.png"
-        Image.fromarray(pixels).save(paths[name])
-    paths["composite"] = folder / "composite.png"
-    Image.fromarray(value["composite"]).save(paths["composite"])
-    return paths
+    return save_sketchpad_pngs(
+        draw_layer(7, CENTERED, brush_radius=10), tmp_path_factory.mktemp("drawing")
+    )
 
 
 def assert_still_serving(url: str, drawing_files: dict) -> None:
     """A well-formed prediction through gradio_client still gets its answer."""
     client = Client(url, verbose=False)
     headline, *_ = client.predict(
-        {
-            "background": handle_file(str(drawing_files["background"])),
-            "layers": [handle_file(str(drawing_files["layer"]))],
-            "composite": handle_file(str(drawing_files["composite"])),
-            "id": None,
-        },
+        sketchpad_payload(drawing_files),
         api_name="/predict",
     )
     assert "**7**" in headline

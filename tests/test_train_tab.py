@@ -12,10 +12,9 @@ from pathlib import Path
 import gradio as gr
 import pytest
 import torch
-from gradio_client import Client, handle_file
+from gradio_client import Client
 from gradio_client.exceptions import AppError
 from gradio_client.utils import Status
-from PIL import Image
 
 from mnist_demo import training_session as ts
 from mnist_demo.data import load_mnist
@@ -25,7 +24,7 @@ from mnist_demo.ui.app import MAX_QUEUE_SIZE, new_session
 from mnist_demo.ui.draw_tab import build_draw_tab, classify_drawing
 from mnist_demo.ui.train_tab import build_train_tab, train_model
 
-from drawings import CENTERED, draw_layer, sketchpad_value
+from drawings import CENTERED, draw_layer, save_sketchpad_pngs, sketchpad_payload, sketchpad_value
 
 # train_model's inputs after the settings: status, loss, accuracy, choices, result,
 # confusion, gallery, session
@@ -221,20 +220,7 @@ def session_of(demo: gr.Blocks, client: Client) -> dict:
 
 
 def upload(tmp_path) -> dict:
-    layer = draw_layer(7, CENTERED)
-    value = sketchpad_value(layer)
-    paths = {}
-    for name, pixels in (("background", value["background"]), ("layer", layer)):
-        paths[name] = tmp_path / f"{name}.png"
-        Image.fromarray(pixels).save(paths[name])
-    paths["composite"] = tmp_path / "composite.png"
-    Image.fromarray(value["composite"]).save(paths["composite"])
-    return {
-        "background": handle_file(str(paths["background"])),
-        "layers": [handle_file(str(paths["layer"]))],
-        "composite": handle_file(str(paths["composite"])),
-        "id": None,
-    }
+    return sketchpad_payload(save_sketchpad_pngs(draw_layer(7, CENTERED), tmp_path))
 
 
 def logits(client: Client, canvas: dict) -> list[float]:
