@@ -198,6 +198,34 @@ def test_uploaded_files_are_served(http):
     assert served.status_code == 200 and served.content == content
 
 
+def test_uploaded_strokes_do_not_pile_up(tmp_path, monkeypatch):
+    """Every stroke uploads new files; the app deletes old ones on a schedule, so a class
+    drawing all day does not fill the disk (here with a 1 s schedule instead of minutes)."""
+    from mnist_demo.ui import app as ui_app
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    monkeypatch.setattr(ui_app, "CACHE_CLEANUP", (1, 1))
+    demo = ui_app.build_demo()
+    demo.launch(prevent_thread_lock=True, quiet=True, server_port=None, **ui_app.launch_options())
+    try:
+        with httpx.Client(base_url=demo.local_url, timeout=EVENT_TIMEOUT_S) as client:
+            response = upload(client, "stroke.png", png_bytes(Image.new("L", (28, 28), 0)))
+            stored = Path(response.json()[0])
+            assert stored.is_file()
+            deadline = time.monotonic() + 10
+            while stored.exists() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not stored.exists(), "the uploaded stroke was never deleted"
+    finally:
+        demo.close()
+
+
+def test_the_app_cleans_its_cache_every_few_minutes(hosted):
+    demo, _ = hosted
+    frequency, age = demo.delete_cache
+    assert frequency <= 3600 and age <= 4 * 3600
+
+
 @pytest.mark.parametrize("path", ["/monitoring", "/monitoring/summary"])
 def test_monitoring_is_off(http, path):
     response = http.get(path)

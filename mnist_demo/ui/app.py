@@ -37,6 +37,11 @@ SESSION_SECONDS = 8 * 3600  # a school day
 # Requests waiting beyond this are refused with "queue full" instead of piling up.
 MAX_QUEUE_SIZE = 200
 
+# Every stroke uploads the drawing as new files into Gradio's cache (about 8 KB), and each
+# finished run writes its gallery and weights there: a class of 30 adds about half a GB an
+# hour. Every CACHE_CLEANUP[0] seconds, files older than CACHE_CLEANUP[1] seconds go.
+CACHE_CLEANUP = (600, 1800)
+
 # Square pixels for the 28x28 preview; no page scrolling while a finger draws on the pad.
 CSS = """
 #draw-seen img { image-rendering: pixelated; }
@@ -67,7 +72,9 @@ def build_demo() -> gr.Blocks:
     # Many students share 2 cores: one thread per request, so parallel requests do not
     # fight over the cores (torch would otherwise give every request all of them).
     torch.set_num_threads(1)
-    with gr.Blocks(title="How a neural network reads your handwriting") as demo:
+    with gr.Blocks(
+        title="How a neural network reads your handwriting", delete_cache=CACHE_CLEANUP
+    ) as demo:
         gr.Markdown(
             "# How a neural network reads your handwriting\n"
             "The lesson's network: 28x28 pixels -> 784 numbers -> 128 ReLU units -> "
