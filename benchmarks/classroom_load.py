@@ -51,9 +51,14 @@ REQUEST_TIMEOUT = 60.0
 
 
 def serve(port: int) -> None:
+    """The app as app.py launches it (start-up objects frozen out of the GC), on `port`."""
+    import gc
+
     from mnist_demo.ui.app import build_demo, launch_options
 
     demo = build_demo()
+    gc.collect()
+    gc.freeze()
     print(f"serving mnist_demo.ui.app.build_demo() on port {port}", flush=True)
     demo.launch(server_port=port, quiet=True, **launch_options())
 
