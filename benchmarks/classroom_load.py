@@ -7,14 +7,14 @@
 Starts the app of mnist_demo/ui/app.py in a child process and runs two phases, each
 `--duration` seconds after `--warmup` seconds that are not counted:
 
-1. predict: N students each send their drawing to /predict every 0.5 s (uploading the
-   canvas first, as the browser does), while K other students train: each starts a /train
-   run (the Train tab's defaults: Adam, 1 epoch of 60,000 images) and starts the next one
-   when it ends, so 2 runs train and the rest wait in the queue.
-2. ping: the same load against /ping, a trivial endpoint of the same app: Gradio's own
-   floor (HTTP, queue, threads), with the same runs training.
+1. predict: N students each send their drawing to /predict every 0.5 s (as the browser's
+   pad does: the canvas as a PNG data URL in the event), while K other students train:
+   each starts a /train run (the Train tab's defaults: Adam, 1 epoch of 60,000 images) and
+   starts the next one when it ends: one run trains and the rest wait in the queue.
+2. ping: the same load (the same drawings) against /ping, a trivial endpoint of the same
+   app: Gradio's own floor (HTTP, queue, threads), with the same runs training.
 
-Prints, per phase: latency p50/p95/p99 (upload + queue + handler + answer), requests,
+Prints, per phase: latency p50/p95/p99 (request + queue + handler + answer), requests,
 errors, rejected requests (HTTP 503: queue full), training runs finished and their speed;
 then the server's peak memory. The load generator runs on the same 2 cores; its own CPU
 time is printed too. Targets: no errors, predict p95 under 250 ms, peak memory under
@@ -51,14 +51,11 @@ REQUEST_TIMEOUT = 60.0
 
 
 def serve(port: int) -> None:
-    """The app as app.py launches it (start-up objects frozen out of the GC), on `port`."""
-    import gc
-
-    from mnist_demo.ui.app import build_demo, launch_options
+    """The app as app.py launches it, on `port`."""
+    from mnist_demo.ui.app import build_demo, launch_options, prepare_to_serve
 
     demo = build_demo()
-    gc.collect()
-    gc.freeze()
+    prepare_to_serve()
     print(f"serving mnist_demo.ui.app.build_demo() on port {port}", flush=True)
     demo.launch(server_port=port, quiet=True, **launch_options())
 
@@ -148,34 +145,20 @@ async def call(client, url: str, api_name: str, data: list, session_hash: str) -
     raise RuntimeError(f"{api_name}: the stream ended without a result")
 
 
-def drawing_pngs(student: int) -> list[tuple[str, bytes]]:
-    """One student's canvas as the three PNG files the Sketchpad uploads."""
-    from drawings import DIGIT_STROKES, draw_layer, sketchpad_pngs
+def drawing(student: int) -> str:
+    """One student's canvas as the pad sends it: a PNG data URL (a few KB)."""
+    from drawings import DIGIT_STROKES, canvas_data_url, draw_layer
 
     digits = sorted(DIGIT_STROKES)
     shift = (student * 7) % 40
     layer = draw_layer(digits[student % len(digits)], (50 + shift, 40, 210 + shift, 240))
-    return [(f"{name}.png", data) for name, data in sketchpad_pngs(layer).items()]
-
-
-async def upload_canvas(client, url: str, files: list[tuple[str, bytes]]) -> dict:
-    response = await client.post(
-        f"{url}/gradio_api/upload",
-        files=[("files", (name, data, "image/png")) for name, data in files],
-    )
-    if response.status_code == 503:
-        raise Rejected(response.text)
-    response.raise_for_status()
-    background, layer, composite = (
-        {"path": path, "meta": {"_type": "gradio.FileData"}} for path in response.json()
-    )
-    return {"background": background, "layers": [layer], "composite": composite, "id": None}
+    return canvas_data_url(layer)
 
 
 async def drawing_student(client, url, student, api_name, start, measure_from, end, tally, every):
     """Sends a stroke every `every` s, or right after the answer if that came later
     (the pad sends the latest drawing once the previous answer is in)."""
-    files = drawing_pngs(student)
+    canvas = drawing(student)
     session_hash = f"student-{student}-{uuid.uuid4().hex[:8]}"
     await asyncio.sleep(start - time.monotonic() + (student / 30) * every)  # staggered
     next_time = time.monotonic()
@@ -183,11 +166,7 @@ async def drawing_student(client, url, student, api_name, start, measure_from, e
         await asyncio.sleep(max(0.0, next_time - time.monotonic()))
         sent = time.monotonic()
         try:
-            if api_name == "predict":
-                canvas = await upload_canvas(client, url, files)
-                await call(client, url, "predict", [canvas], session_hash)
-            else:
-                await call(client, url, api_name, [], session_hash)
+            await call(client, url, api_name, [canvas], session_hash)
             if sent >= measure_from:
                 tally.latencies.append(time.monotonic() - sent)
         except Rejected:

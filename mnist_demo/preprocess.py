@@ -12,10 +12,14 @@ whole canvas). The steps:
                       -> paste into 28x28, centre of mass in the middle
                       -> normalise with MNIST's mean and std -> tensor (1, 1, 28, 28)
 
-Accepted images: a Gradio Sketchpad value (dict with background/layers/composite), a uint8
+Accepted images: a PNG as a data URL ("data:image/png;base64,...", what the Draw tab's
+canvas sends), a Gradio Sketchpad value (dict with background/layers/composite), a uint8
 array (grey (H, W), or (H, W, C) with 1, 2, 3 or 4 channels), or a PIL image.
 """
 
+import base64
+import binascii
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +35,10 @@ INK_THRESHOLD = 0.15
 # Where MNIST puts the centre of mass (row, column), measured on its 60,000 training
 # images with `mnist_demo.preprocess.center_of_mass` (pixel indices 0..27).
 MNIST_CENTER = (14.0, 14.0)
+# A drawing sent as a data URL: a 280x280 canvas is a few KB of PNG; anything this long is
+# not a drawing, and is refused before it is decoded.
+MAX_DATA_URL_LENGTH = 2_000_000
+PNG_DATA_URL_PREFIX = "data:image/png;base64,"
 
 
 class EmptyCanvasError(ValueError):
@@ -85,9 +93,38 @@ def ink_of(image) -> np.ndarray:
     """
     if image is None:
         raise EmptyCanvasError()
+    if isinstance(image, str):  # "" is what a cleared pad sends
+        if not image:
+            raise EmptyCanvasError()
+        image = image_from_data_url(image)
     if isinstance(image, dict):
         return _ink_of_sketchpad(image)
     return _ink_of_array(_as_array(image))
+
+
+def image_from_data_url(data_url: str) -> Image.Image:
+    """Decode "data:image/png;base64,..." (a canvas's `toDataURL()`) into a PIL image.
+
+    Raises `ValueError` with a message for anything else: another format, bad base64, a
+    broken PNG, or a picture with more pixels than PIL's decompression-bomb limit.
+    """
+    if len(data_url) > MAX_DATA_URL_LENGTH:
+        raise ValueError(
+            f"The drawing is too large ({len(data_url):,} characters; at most "
+            f"{MAX_DATA_URL_LENGTH:,})."
+        )
+    if not data_url.startswith(PNG_DATA_URL_PREFIX):
+        raise ValueError(f"Expected a PNG data URL starting with {PNG_DATA_URL_PREFIX!r}.")
+    try:
+        png = base64.b64decode(data_url[len(PNG_DATA_URL_PREFIX) :], validate=True)
+    except binascii.Error as error:
+        raise ValueError(f"The drawing's data URL is not valid base64 ({error}).") from None
+    try:
+        image = Image.open(io.BytesIO(png), formats=["PNG"])
+        image.load()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        raise ValueError(f"The drawing is not a PNG image that can be read ({error}).") from None
+    return image
 
 
 def _ink_of_sketchpad(value: dict) -> np.ndarray:
@@ -126,7 +163,8 @@ def _as_array(image) -> np.ndarray:
         image = image.detach().cpu().numpy()
     if not isinstance(image, np.ndarray):
         raise ValueError(
-            f"Expected an image (a numpy array, a PIL image or a Sketchpad value), "
+            f"Expected an image (a PNG data URL, a numpy array, a PIL image or a Sketchpad "
+            f"value), "
             f"got {type(image).__name__}."
         )
     if image.ndim == 3 and image.shape[2] == 1:

@@ -1,10 +1,9 @@
 """Driving the launched app in Debian's Chromium like a student: strokes, taps, reading the page.
 
-Used by tests/test_browser.py. The drawing pad is a WebGL canvas filling the pad's frame;
-the 280x280 paper sits in its middle, shown at the zoom the pad prints ("103%"), so a point
-(x, y) of the 280x280 canvas is at
+Used by tests/test_browser.py. The drawing pad is a 280x280 <canvas>, shown at 280x280 CSS
+pixels (smaller on a narrow phone), so a point (x, y) of the canvas is at
 
-    page = centre of the <canvas> + ((x, y) - 140) * zoom
+    page = top-left corner of the <canvas> + (x, y) * shown width / 280
 
 `stroke_points(digit, box)` (tests/drawings.py) gives the strokes in those canvas
 coordinates; `draw_digit` moves the mouse along them, one stroke per button press, and
@@ -37,12 +36,12 @@ CHROMIUM_ARGS = [
 SCREENSHOT_DIR = PROJECT_ROOT / "test-artifacts" / "screenshots"
 
 PAD = f"#{PAD_ID}"
-BRUSH_BUTTON = f'{PAD} button[aria-label="Brush"]'
+CLEAR = f"{PAD} .clear"
 ANSWER = "#draw-answer"
 BARS = "#draw-bars"
 EMPTY_HEADLINE = "Draw a digit"
 INK_GREY = 64  # darker than this (0..255) on a screenshot of the paper counts as ink
-PREDICTION_TIMEOUT_MS = 20_000  # a loaded 2-core CI machine: upload + predict + render
+PREDICTION_TIMEOUT_MS = 20_000  # a loaded 2-core CI machine: predict + render
 
 # The rendered bar chart, read from the accessible labels Vega gives each bar:
 # "digit: 7; probability: 0.9999; kind: top guess". The fill tells whether it is visible.
@@ -54,39 +53,20 @@ root => Array.from(root.querySelectorAll('[role="graphics-symbol"]'))
 
 
 def pad_ready(page) -> None:
-    """Wait until the pad's canvas and toolbar exist (the app selects the Brush on load)."""
+    """Wait until the pad (canvas and Clear button) and the ten empty bars are on the page."""
     page.locator(f"{PAD} canvas").first.wait_for(state="visible", timeout=30_000)
-    page.locator(BRUSH_BUTTON).wait_for(state="visible", timeout=30_000)
-
-
-def brush_selected(page) -> bool:
-    """False while the pad shows its "select the draw tool to start" overlay."""
-    return "select the draw tool" not in page.locator(PAD).inner_text()
-
-
-def wait_for_brush(page, timeout_ms: int = 10_000) -> None:
-    """Wait for the app's on-load script to select the Brush (no click from the test)."""
+    page.locator(CLEAR).wait_for(state="visible", timeout=30_000)
     page.wait_for_function(
-        "pad => !document.querySelector(pad).innerText.includes('select the draw tool')",
-        arg=PAD,
-        timeout=timeout_ms,
+        f"([selector, count]) => ({_BARS_JS})(document.querySelector(selector)).length === count",
+        arg=[BARS, 10],
+        timeout=30_000,
     )
 
 
 def paper(page) -> tuple[float, float, float]:
-    """(left, top, scale): where the 280x280 paper is on the page and its zoom."""
+    """(left, top, scale): where the 280x280 canvas is on the page and how much it is scaled."""
     canvas = page.locator(f"{PAD} canvas").first.bounding_box()
-    zoom_text = page.locator(f"{PAD} .zoom-number").inner_text().strip()
-    scale = float(zoom_text.rstrip("%")) / 100
-    centre_x = canvas["x"] + canvas["width"] / 2
-    centre_y = canvas["y"] + canvas["height"] / 2
-    left = centre_x - CANVAS_SIZE / 2 * scale
-    top = centre_y - CANVAS_SIZE / 2 * scale
-    side = CANVAS_SIZE * scale
-    assert canvas["x"] - 1 <= left and left + side <= canvas["x"] + canvas["width"] + 1, (
-        f"the paper ({left:.0f}+{side:.0f}) does not fit the canvas {canvas}"
-    )
-    return left, top, scale
+    return canvas["x"], canvas["y"], canvas["width"] / CANVAS_SIZE
 
 
 def to_page(page, strokes) -> list[list[tuple[float, float]]]:
@@ -96,8 +76,8 @@ def to_page(page, strokes) -> list[list[tuple[float, float]]]:
 
 
 def digit_strokes(digit: int, box) -> list[list[tuple[float, float]]]:
-    """The digit's strokes in canvas pixels; long curves thinned to ~13 points (each pointer
-    move costs ~0.1-0.2 s of software WebGL on a busy CI machine)."""
+    """The digit's strokes in canvas pixels; long curves thinned to ~13 points (a quick hand;
+    fewer pointer events keep the tests fast on a busy CI machine)."""
     thinned = []
     for stroke in stroke_points(digit, box):
         if len(stroke) > 13:
@@ -189,7 +169,7 @@ def wait_for_bars_to_change(page, before: list[dict], timeout_ms: int = PREDICTI
 
 
 def ink_pixels(page) -> int:
-    """How many black pixels the paper shows (a screenshot of just the 280x280 paper)."""
+    """How many black pixels the pad shows (a screenshot of just the 280x280 canvas)."""
     left, top, scale = paper(page)
     margin = 3  # stay off the paper's edge and shadow
     png = page.screenshot(
@@ -201,8 +181,7 @@ def ink_pixels(page) -> int:
         }
     )
     grey = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
-    # The brush is black; the pad's grey hint text ("select the draw tool", ~114) is not ink.
-    return int((grey < INK_GREY).sum())
+    return int((grey < INK_GREY).sum())  # the brush is black on white paper
 
 
 def eventually(condition, timeout_s: float = 5.0, interval_s: float = 0.25) -> bool:

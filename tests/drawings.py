@@ -5,8 +5,8 @@ digit can be drawn small in a corner or large in the middle, into an array here 
 mouse in the browser tests.
 """
 
+import base64
 from io import BytesIO
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -63,34 +63,8 @@ CENTERED = (60, 40, 220, 240)  # a large digit in the middle of a 280 canvas
 SMALL_CORNER = (10, 10, 58, 70)  # the same shape at 0.3x, in the top-left corner
 
 
-def sketchpad_pngs(layer: np.ndarray) -> dict[str, bytes]:
-    """The three PNG files the browser uploads for a Sketchpad stroke, by part name."""
-    value = sketchpad_value(layer)
-    pictures = {"background": value["background"], "layer": layer, "composite": value["composite"]}
-    files = {}
-    for name, pixels in pictures.items():
-        buffer = BytesIO()
-        Image.fromarray(pixels).save(buffer, format="PNG")
-        files[name] = buffer.getvalue()
-    return files
-
-
-def save_sketchpad_pngs(layer: np.ndarray, folder: Path) -> dict[str, Path]:
-    """`sketchpad_pngs` written into `folder` as background.png, layer.png, composite.png."""
-    paths = {}
-    for name, data in sketchpad_pngs(layer).items():
-        paths[name] = Path(folder) / f"{name}.png"
-        paths[name].write_bytes(data)
-    return paths
-
-
-def sketchpad_payload(paths: dict[str, Path]) -> dict:
-    """What gradio_client sends for a Sketchpad input, from `save_sketchpad_pngs` files."""
-    from gradio_client import handle_file
-
-    return {
-        "background": handle_file(str(paths["background"])),
-        "layers": [handle_file(str(paths["layer"]))],
-        "composite": handle_file(str(paths["composite"])),
-        "id": None,
-    }
+def canvas_data_url(layer: np.ndarray) -> str:
+    """What the Draw tab's canvas sends after a stroke: its RGBA picture as a PNG data URL."""
+    buffer = BytesIO()
+    Image.fromarray(layer).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -3,20 +3,9 @@
 import pytest
 from gradio_client import Client
 
-from drawings import (
-    CENTERED,
-    SMALL_CORNER,
-    draw_layer,
-    save_sketchpad_pngs,
-    sketchpad_payload,
-)
+from drawings import CENTERED, SMALL_CORNER, canvas_data_url, draw_layer
 
 pytestmark = pytest.mark.slow
-
-
-def upload_drawing(tmp_path, layer) -> dict:
-    """A Sketchpad payload as the browser sends it: PNG files for each part."""
-    return sketchpad_payload(save_sketchpad_pngs(layer, tmp_path))
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +16,10 @@ def client(launched_app):
 @pytest.mark.parametrize(
     "digit, box", [(7, CENTERED), (0, SMALL_CORNER), (1, (150, 120, 260, 270))]
 )
-def test_predict_answers_a_drawn_digit(client, tmp_path, digit, box):
+def test_predict_answers_a_drawn_digit(client, digit, box):
     radius = 4 if box == SMALL_CORNER else 10
     headline, bars, seen, numbers = client.predict(
-        upload_drawing(tmp_path, draw_layer(digit, box, brush_radius=radius)), api_name="/predict"
+        canvas_data_url(draw_layer(digit, box, brush_radius=radius)), api_name="/predict"
     )
     assert f"**{digit}**" in headline
     probabilities = [row[1] for row in bars["data"]]
@@ -40,8 +29,9 @@ def test_predict_answers_a_drawn_digit(client, tmp_path, digit, box):
     assert [row[0] for row in numbers["data"]] == [str(d) for d in range(10)]
 
 
-def test_cleared_canvas_asks_for_a_digit(client):
-    headline, bars, seen, _ = client.predict(None, api_name="/predict")
+@pytest.mark.parametrize("cleared", ["", None], ids=["pad-cleared", "api-none"])
+def test_cleared_canvas_asks_for_a_digit(client, cleared):
+    headline, bars, seen, _ = client.predict(cleared, api_name="/predict")
     assert "Draw a digit" in headline
     assert "<img" not in seen
     assert all(row[1] == 0 for row in bars["data"])

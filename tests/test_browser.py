@@ -18,14 +18,13 @@ from mnist_demo.losses import LESSON_EXAMPLES
 
 from browser_helpers import (
     ANSWER,
-    BRUSH_BUTTON,
     CHROMIUM,
     CHROMIUM_ARGS,
+    CLEAR,
     EMPTY_HEADLINE,
     PAD,
     PREDICTION_TIMEOUT_MS,
     bars,
-    brush_selected,
     digit_strokes,
     draw_digit,
     eventually,
@@ -37,7 +36,6 @@ from browser_helpers import (
     touch_digit,
     touch_stroke,
     wait_for_bars_to_change,
-    wait_for_brush,
 )
 from conftest import require_or_skip
 from drawings import CENTERED
@@ -133,7 +131,6 @@ def predicted_digit(bars_now: list[dict]) -> int:
 )
 def test_a_drawn_digit_is_predicted(new_page, digit, box):
     page = new_page()
-    wait_for_brush(page)  # the app selects the Brush itself: the student clicks nothing
     before = bars(page)
     assert [bar["probability"] for bar in before] == [0.0] * 10
 
@@ -150,7 +147,6 @@ def test_a_drawn_digit_is_predicted(new_page, digit, box):
 def test_the_bars_change_after_every_stroke(new_page):
     """A 4 in two strokes: each stroke (pointer up) gives new probabilities."""
     page = new_page()
-    wait_for_brush(page)
     first, second = to_page(page, digit_strokes(4, CENTERED))
     previous = bars(page)
 
@@ -167,7 +163,6 @@ def test_the_bars_change_after_every_stroke(new_page):
 def test_the_top_guess_bar_is_visible(new_page):
     """The most likely digit's bar is drawn in the top-guess colour, not left unfilled."""
     page = new_page()
-    wait_for_brush(page)
     before = bars(page)
     draw_digit(page, 7, CENTERED)
     after = wait_for_bars_to_change(page, before)
@@ -181,7 +176,6 @@ def test_the_top_guess_bar_is_visible(new_page):
 
 def test_clear_empties_the_canvas_and_the_prediction(new_page):
     page = new_page()
-    wait_for_brush(page)
     draw_digit(page, 1, CENTERED)
     expect_headline(page, "The network says 1 (")
     assert ink_pixels(page) > 500
@@ -197,22 +191,12 @@ def test_clear_empties_the_canvas_and_the_prediction(new_page):
 
 
 def test_drawing_works_again_after_clear(new_page):
-    """After Clear a student just draws again: no extra click on the Brush tool."""
+    """After Clear a student just draws again: nothing else to click."""
     page = new_page()
-    wait_for_brush(page)
     draw_digit(page, 1, CENTERED)
     expect_headline(page, "The network says 1 (")
     page.get_by_role("button", name="Clear", exact=True).click()
     expect_headline(page, EMPTY_HEADLINE)
-
-    # Gradio's pad shows "select the draw tool to start" again after a clear; the app has
-    # to select the Brush again, as it does on load.
-    try:
-        wait_for_brush(page, timeout_ms=5_000)
-    except PlaywrightTimeout as error:
-        raise AssertionError(
-            "after Clear the pad ignores strokes until the student clicks the Brush tool"
-        ) from error
     draw_digit(page, 7, CENTERED)
     expect_headline(page, "The network says 7 (")
 
@@ -220,18 +204,25 @@ def test_drawing_works_again_after_clear(new_page):
 def test_clear_works_every_time(new_page):
     """Draw, Clear, draw, Clear: the second Clear empties the pad and the answer too."""
     page = new_page()
-    wait_for_brush(page)
     for digit in (1, 7):
-        if not brush_selected(page):
-            # Only to get past the separate bug of test_drawing_works_again_after_clear:
-            # click the Brush the way a student would after noticing the overlay.
-            page.locator(BRUSH_BUTTON).click()
-            wait_for_brush(page)
         draw_digit(page, digit, CENTERED)
         expect_headline(page, f"The network says {digit} (")
         page.get_by_role("button", name="Clear", exact=True).click()
         expect_headline(page, EMPTY_HEADLINE, timeout=10_000)
         assert eventually(lambda: ink_pixels(page) == 0), "the drawing is still on the canvas"
+
+
+def test_the_brush_slider_makes_bolder_strokes(new_page):
+    page = new_page()
+    draw_digit(page, 1, CENTERED)
+    expect_headline(page, "The network says 1 (")
+    thin = ink_pixels(page)
+    page.locator(CLEAR).click()
+    expect_headline(page, EMPTY_HEADLINE)
+    page.locator(f"{PAD} input.brush").fill("20")  # the largest radius but one
+    draw_digit(page, 1, CENTERED)
+    expect_headline(page, "The network says 1 (")
+    assert ink_pixels(page) > 1.3 * thin
 
 
 # ------------------------------------------------------------------------------------------
@@ -241,7 +232,6 @@ def test_clear_works_every_time(new_page):
 
 def test_touch_drawing_on_a_phone_predicts_without_scrolling(new_page):
     page = new_page(viewport=PHONE, has_touch=True, is_mobile=True, device_scale_factor=3)
-    wait_for_brush(page)
     cdp = page.context.new_cdp_session(page)
     scroll_height = page.evaluate("document.scrollingElement.scrollHeight")
     assert scroll_height > PHONE["height"], "the page must be scrollable for this test"
@@ -407,7 +397,6 @@ def test_a_run_streams_its_curves_and_stop_stops_it(new_page):
 def numbers_after_drawing(page, digit: int = 7) -> str:
     """Draw `digit` on the Draw tab of `page`; the logits/softmax table as text."""
     page.get_by_role("tab", name="Draw", exact=True).click()
-    wait_for_brush(page)
     draw_digit(page, digit, CENTERED)
     expect_headline(page, "The network says")
     table = page.locator("#draw-numbers [role=grid]")

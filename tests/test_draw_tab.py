@@ -6,7 +6,7 @@ import pytest
 from mnist_demo.model import make_model
 from mnist_demo.ui.draw_tab import EMPTY_MESSAGE, classify_drawing, model_code, probability_frame
 
-from drawings import CENTERED, draw_layer, sketchpad_value
+from drawings import CENTERED, canvas_data_url, draw_layer, sketchpad_value
 
 
 def test_a_stroke_shows_the_digit_bars_image_and_numbers():
@@ -59,30 +59,14 @@ def test_model_code_shows_both_forms_and_the_parameter_count():
     assert "101,770" in code
 
 
-def test_the_pad_decodes_only_the_strokes(tmp_path):
-    import gradio as gr
-    from gradio.components.image_editor import EditorData
-    from gradio.data_classes import FileData
-    from PIL import Image
+def test_what_the_pad_sends_is_classified_like_the_drawing_itself():
+    """The pad sends its picture as a PNG data URL: the same answer as the pixels."""
+    layer = draw_layer(7, CENTERED)
+    from_pad = classify_drawing(canvas_data_url(layer))
+    assert "**7**" in from_pad[0]
+    assert from_pad[0] == classify_drawing(layer)[0]
+    assert from_pad[1].equals(classify_drawing(layer)[1])
 
-    from mnist_demo.ui.draw_tab import decode_strokes_only
 
-    value = sketchpad_value(draw_layer(7, CENTERED))
-    files = {}
-    for name, pixels in (
-        ("background", value["background"]),
-        ("layer", value["layers"][0]),
-        ("composite", value["composite"]),
-    ):
-        files[name] = tmp_path / f"{name}.png"
-        Image.fromarray(pixels).save(files[name])
-    pad = decode_strokes_only(gr.Sketchpad(type="numpy", image_mode="RGBA", render=False))
-    payload = EditorData(
-        background=FileData(path=str(files["background"])),
-        layers=[FileData(path=str(files["layer"]))],
-        composite=FileData(path=str(files["composite"])),
-    )
-    decoded = pad.preprocess(payload)
-    assert decoded["background"] is None and decoded["composite"] is None
-    assert np.array_equal(decoded["layers"][0], value["layers"][0])
-    assert "**7**" in classify_drawing(decoded)[0]
+def test_a_cleared_pad_sends_an_empty_string_and_gets_draw_a_digit():
+    assert classify_drawing("")[0] == EMPTY_MESSAGE

@@ -2,13 +2,15 @@
 
 Students (and people poking at the public API) send all sorts of images: every dtype, 1x1 to
 4000x4000, one to six channels, blank, transparent, noise, PIL images in odd modes, None,
-half-filled Sketchpad dicts. Whatever arrives, `predict_probabilities` must either return
+half-filled Sketchpad dicts, PNG data URLs whole or damaged. Whatever arrives, `predict_probabilities` must either return
 ten probabilities that sum to 1, or raise a `ValueError` (`EmptyCanvasError` is one) whose
 message a student can read. Any other exception is a bug.
 
     .venv/bin/python -m pytest tests/test_fuzz.py -q --hypothesis-show-statistics
 """
 
+import base64
+import io
 import math
 
 import numpy as np
@@ -208,6 +210,30 @@ def pil_images(draw):
     return grey.convert(mode) if mode not in ("I;16",) else grey.convert("I").convert("I;16")
 
 
+@st.composite
+def data_urls(draw):
+    """What the pad sends (a PNG data URL) made from any image, or one corrupted on the way:
+    cut short, with bytes flipped, another prefix, or random text."""
+    image = draw(pil_images())
+    if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"):
+        image = image.convert("RGBA")  # modes PNG cannot hold (F, CMYK, ...)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    png = bytearray(buffer.getvalue())
+    damage = draw(st.sampled_from(["none", "cut", "flip", "prefix", "text"]))
+    if damage == "cut":
+        png = png[: draw(st.integers(0, len(png)))]
+    elif damage == "flip":
+        for _ in range(draw(st.integers(1, 8))):
+            png[draw(st.integers(0, len(png) - 1))] ^= 0xFF
+    text = base64.b64encode(bytes(png)).decode("ascii")
+    if damage == "prefix":
+        return draw(st.sampled_from(["data:image/jpeg;base64,", "data:,", ""])) + text
+    if damage == "text":
+        return "data:image/png;base64," + draw(st.text(max_size=40))
+    return "data:image/png;base64," + text
+
+
 PARTS = ["background", "layers", "composite", "id"]
 
 
@@ -284,6 +310,15 @@ def test_blank_transparent_noise_and_odd_shapes(image):
 @given(pil_images())
 def test_pil_images_in_any_mode(image):
     check_answer(image)
+
+
+@fuzz(max_examples=400)
+@given(data_urls())
+@example("")  # a cleared pad
+@example("data:image/png;base64,")
+def test_data_urls_whole_or_damaged(value):
+    check_model_input(value)
+    check_answer(value)
 
 
 @fuzz(max_examples=500)

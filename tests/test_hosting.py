@@ -5,6 +5,7 @@ launched with them: files outside Gradio's cache cannot be read, monitoring is o
 uploads are refused, and malformed API calls get an error while the server keeps serving.
 """
 
+import base64
 import io
 import os
 import time
@@ -17,7 +18,7 @@ from PIL import Image
 
 from mnist_demo.constants import PROJECT_ROOT, SHIPPED_CHECKPOINT
 
-from drawings import CENTERED, draw_layer, save_sketchpad_pngs, sketchpad_payload
+from drawings import CENTERED, canvas_data_url, draw_layer
 
 pytestmark = pytest.mark.slow
 
@@ -51,22 +52,18 @@ def http(url):
         yield client
 
 
-@pytest.fixture(scope="module")
-def drawing_files(tmp_path_factory) -> dict:
-    """A large 7 as the PNG files the browser uploads for a Sketchpad."""
-    return save_sketchpad_pngs(
-        draw_layer(7, CENTERED, brush_radius=10), tmp_path_factory.mktemp("drawing")
-    )
+SEVEN = canvas_data_url(draw_layer(7, CENTERED, brush_radius=10))  # what the pad sends
 
 
-def assert_still_serving(url: str, drawing_files: dict) -> None:
+def assert_still_serving(url: str) -> None:
     """A well-formed prediction through gradio_client still gets its answer."""
     client = Client(url, verbose=False)
-    headline, *_ = client.predict(
-        sketchpad_payload(drawing_files),
-        api_name="/predict",
-    )
+    headline, *_ = client.predict(SEVEN, api_name="/predict")
     assert "**7**" in headline
+
+
+def data_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def png_bytes(image: Image.Image) -> bytes:
@@ -249,22 +246,28 @@ def test_an_upload_over_max_file_size_is_refused(http):
     assert stored == [], "the refused upload was stored anyway"
 
 
-def test_a_decompression_bomb_is_refused(http, url, drawing_files):
+def test_a_decompression_bomb_is_refused(http, url):
     """A small PNG that would decode to more pixels than PIL allows: an error, quickly."""
     side = int((2 * Image.MAX_IMAGE_PIXELS) ** 0.5) + 1  # just past PIL's hard limit
     bomb = png_bytes(Image.new("1", (side, side), 1))  # one bit per pixel, compresses well
-    assert len(bomb) < 2 * MB
-    response = upload(http, "bomb.png", bomb)
-    assert response.status_code == 200
-    file = {"path": response.json()[0], "meta": FILE_DATA}
+    assert len(bomb) < 100_000
 
     started = time.monotonic()
-    status, event, _ = call_predict(
-        http, {"data": [{"background": file, "layers": [file], "composite": file}]}
-    )
+    status, event, data = call_predict(http, {"data": [data_url(bomb)]})
     assert (status, event) == (200, "error")
+    assert "not a PNG image that can be read" in data
     assert time.monotonic() - started < 10
-    assert_still_serving(url, drawing_files)
+    assert_still_serving(url)
+
+
+def test_an_oversized_drawing_is_refused(http, url):
+    """Megabytes in place of a few KB of drawing: refused before anything is decoded."""
+    huge = data_url(os.urandom(3 * MB))
+    status, event, data = call_predict(http, {"data": [huge]})
+    assert status == 413 or (status, event) == (200, "error"), (status, event)
+    if status == 200:
+        assert "too large" in data
+    assert_still_serving(url)
 
 
 # ------------------------------------------------------------------------------------------
@@ -284,7 +287,9 @@ MALFORMED = {
     "too many inputs": {"data": [1, 2, 3, 4]},
     "a string, not an image": {"data": ["a string instead of an image"]},
     "a number, not an image": {"data": [7]},
-    "a None layer": {"data": [{"background": None, "layers": [None], "composite": None}]},
+    "not a data URL": {"data": ["data:text/html;base64,PHNjcmlwdD4="]},
+    "bad base64": {"data": ["data:image/png;base64,&&&not base64&&&"]},
+    "a PNG data URL that is not a PNG": {"data": [data_url(b"this is not a PNG" * 100)]},
     "wrong types inside": {"data": [{"background": 5, "layers": "x", "composite": [1, 2]}]},
     "a file outside the cache": {
         "data": [{"background": _file("/etc/passwd"), "layers": [_file("/etc/passwd")]}]
@@ -309,9 +314,7 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize("body", MALFORMED.values(), ids=MALFORMED.keys())
-def test_a_malformed_payload_gets_an_error_and_the_server_keeps_serving(
-    http, url, drawing_files, body
-):
+def test_a_malformed_payload_gets_an_error_and_the_server_keeps_serving(http, url, body):
     status, event, data = call_predict(http, body)
     if status == 200:
         assert event == "error", f"expected an error event, got {event!r}: {data[:200]}"
@@ -319,28 +322,36 @@ def test_a_malformed_payload_gets_an_error_and_the_server_keeps_serving(
         assert 400 <= status < 500, status
     assert "root:" not in data  # no file content leaks into the error
     assert "Traceback" not in data  # nor the server's internals
-    assert_still_serving(url, drawing_files)
+    assert_still_serving(url)
 
 
 @pytest.mark.parametrize(
     "value",
-    [None, {"layers": []}, {"background": None, "layers": [], "composite": None}],
-    ids=["None", "only empty layers", "all parts None"],
+    [
+        "",
+        None,
+        {"layers": []},
+        {"background": None, "layers": [None], "composite": None},
+    ],
+    ids=["cleared pad", "None", "only empty layers", "a None layer"],
 )
-def test_an_empty_or_partial_sketchpad_asks_for_a_digit(http, url, drawing_files, value):
-    """Missing parts are an empty canvas: the 'draw a digit' answer, never a made-up one."""
+def test_an_empty_drawing_asks_for_a_digit(http, url, value):
+    """Nothing drawn: the 'draw a digit' answer, never a made-up one."""
     status, event, data = call_predict(http, {"data": [value]})
     assert (status, event) == (200, "complete")
     assert "Draw a digit" in data and "The network says" not in data
-    assert_still_serving(url, drawing_files)
+    assert_still_serving(url)
 
 
-def test_a_file_that_is_not_an_image_gets_an_error(http, url, drawing_files):
-    response = upload(http, "fake.png", b"this is not a PNG at all" * 100)
+def test_uploaded_files_are_never_opened_by_predict(http, url):
+    """An uploaded file named in a payload is refused, not read: the Draw tab takes only
+    the pad's data URL (or pixels), never a path on the server."""
+    response = upload(http, "seven.png", png_bytes(Image.fromarray(draw_layer(7, CENTERED))))
     assert response.status_code == 200
     file = _file(response.json()[0])
-    status, event, _ = call_predict(
+    status, event, data = call_predict(
         http, {"data": [{"background": file, "layers": [file], "composite": file}]}
     )
     assert (status, event) == (200, "error")
-    assert_still_serving(url, drawing_files)
+    assert "The network says" not in data
+    assert_still_serving(url)

@@ -118,7 +118,11 @@ def test_empty_canvas_error_is_a_value_error():
 @pytest.mark.parametrize(
     "bad, message",
     [
-        ("a string", "Expected an image"),
+        ("a string", "Expected a PNG data URL"),
+        ("data:image/png;base64,!!", "not valid base64"),
+        ("data:image/png;base64," + "QUJD" * 10, "not a PNG image"),
+        ("data:image/png;base64," + "A" * 2_000_000, "too large"),
+        (7, "Expected an image"),
         (np.zeros((10, 10, 5), np.uint8), "channels"),
         (np.zeros((2, 2, 2, 2), np.uint8), "shape"),
         (np.full((10, 10), np.nan), "NaN"),

@@ -25,3 +25,33 @@ def test_sessions_expire_and_are_tidied_up():
     session = next(state for state in states if state.value is new_session)
     assert session.time_to_live == SESSION_SECONDS >= 3600
     assert session.delete_callback is end_session
+
+
+def test_mnist_is_read_before_the_class_arrives(mnist_dir, monkeypatch):
+    """Reading MNIST pauses every request for ~2 s: `prepare_to_serve` does it at start-up,
+    so the first student's run does not."""
+    import gc
+
+    from mnist_demo import data
+    from mnist_demo.ui.app import prepare_to_serve
+
+    monkeypatch.setattr(gc, "freeze", lambda: None)  # keep the test process collectable
+    data._load_cached.cache_clear()
+    prepare_to_serve()
+    assert data._load_cached.cache_info().currsize == 2  # the training and the test set
+
+
+def test_without_mnist_the_app_still_starts(tmp_path, monkeypatch):
+    import gc
+
+    from torchvision.datasets import MNIST
+
+    from mnist_demo.ui.app import prepare_to_serve
+
+    def no_network(self):
+        raise OSError("no network")
+
+    monkeypatch.setattr(MNIST, "download", no_network)
+    monkeypatch.setattr(gc, "freeze", lambda: None)
+    monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path))
+    prepare_to_serve()  # no exception: the Train tab explains, the other tabs work

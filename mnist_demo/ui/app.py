@@ -8,6 +8,8 @@ What belongs to one student (the model they trained, their runs) lives in a `gr.
 made fresh for each browser session by `new_session`.
 """
 
+import contextlib
+import gc
 import os
 import shutil
 
@@ -15,8 +17,10 @@ import gradio as gr
 import torch
 from PIL import Image
 
+from mnist_demo.data import MNISTNotFoundError
+from mnist_demo.training_session import shared_data
 from mnist_demo.ui.cross_entropy_tab import build_cross_entropy_tab
-from mnist_demo.ui.draw_tab import SELECT_BRUSH_JS, build_draw_tab
+from mnist_demo.ui.draw_tab import build_draw_tab
 from mnist_demo.ui.train_tab import build_train_tab
 
 # Gradio's queue rebuilds a pandas table of up to 10,000 past events after every event,
@@ -26,8 +30,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
 os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 
 # max_file_size bounds the bytes of an upload, not its pixels: a 2 MB PNG can hold 178
-# million pixels, which Gradio would decode (three times, for the Sketchpad's parts) before
-# our handler sees it. PIL refuses images over twice this limit before decoding them.
+# million pixels. PIL refuses images over twice this limit before decoding them (drawings
+# sent to the API included).
 Image.MAX_IMAGE_PIXELS = 4000 * 4000
 
 # A student's session (their runs and models) is dropped this long after it started, or an
@@ -37,15 +41,14 @@ SESSION_SECONDS = 8 * 3600  # a school day
 # Requests waiting beyond this are refused with "queue full" instead of piling up.
 MAX_QUEUE_SIZE = 200
 
-# Every stroke uploads the drawing as new files into Gradio's cache (about 8 KB), and each
-# finished run writes its gallery and weights there: a class of 30 adds about half a GB an
-# hour. Every CACHE_CLEANUP[0] seconds, files older than CACHE_CLEANUP[1] seconds go.
+# Uploads (through the API) and each finished run's gallery and weights are files in
+# Gradio's cache, never deleted by default. Every CACHE_CLEANUP[0] seconds, files older
+# than CACHE_CLEANUP[1] seconds go, so a long school day does not fill the disk.
 CACHE_CLEANUP = (600, 1800)
 
 # Square pixels for the 28x28 preview; no page scrolling while a finger draws on the pad.
 CSS = """
 #draw-seen img { image-rendering: pixelated; }
-#draw-pad canvas { touch-action: none; }
 .big-number { font-size: 2.6rem; font-weight: 700; line-height: 1.1; }
 """
 
@@ -62,8 +65,12 @@ def end_session(session: dict) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def ping() -> str:
-    """A trivial endpoint: what any request costs in Gradio itself, whatever the handler."""
+def ping(drawing: str = "") -> str:
+    """A trivial endpoint: what a request costs in Gradio itself, whatever the handler.
+
+    It takes a drawing like /predict does (and ignores it), so the same requests can be
+    sent to both (benchmarks/classroom_load.py).
+    """
     return "pong"
 
 
@@ -88,7 +95,6 @@ def build_demo() -> gr.Blocks:
                 build_cross_entropy_tab()
             with gr.Tab("Train", id="train"):
                 build_train_tab(session)
-        demo.load(None, js=SELECT_BRUSH_JS)
         # Gradio's own cost per request, for benchmarks/classroom_load.py to compare with.
         gr.api(
             ping,
@@ -99,6 +105,20 @@ def build_demo() -> gr.Blocks:
         )
     demo.queue(max_size=MAX_QUEUE_SIZE, default_concurrency_limit=4)
     return demo
+
+
+def prepare_to_serve() -> None:
+    """Before a class arrives: read MNIST now, and keep start-up objects out of the GC.
+
+    Reading MNIST (torchvision's import, 70,000 images into tensors) holds Python's lock for
+    about 2 s: done in the first student's run instead, every student waits. Python's full
+    garbage collections otherwise walk everything loaded so far and paused the server for
+    ~300 ms under a class's load.
+    """
+    with contextlib.suppress(MNISTNotFoundError):  # the Train tab will say what to do
+        shared_data()
+    gc.collect()
+    gc.freeze()
 
 
 def launch_options() -> dict:

@@ -1,5 +1,8 @@
 """The Draw tab: draw a digit, watch the network's ten probabilities change on every stroke.
 
+The pad is a plain canvas (HTML and a little JavaScript, below): after each stroke it sends
+its picture as one PNG data URL, which `mnist_demo.preprocess` turns into the 28x28 input.
+
 The plain functions come first (they are what the tests call); the Gradio wiring is in
 `build_draw_tab()` at the end.
 """
@@ -95,6 +98,9 @@ def headline(prediction: Prediction) -> str:
 def classify_drawing(canvas, session: dict | None = None):
     """Stroke handler: canvas -> (headline, bars, 28x28 image, numbers table).
 
+    `canvas` is what the pad sends, a PNG data URL ("" when nothing is drawn), or any image
+    `mnist_demo.preprocess` accepts (the tests pass arrays).
+
     An empty canvas gives the 'draw a digit' state, never a made-up prediction.
     `session` may hold this student's own model (trained in the Train tab).
     """
@@ -129,53 +135,84 @@ def model_code() -> str:
     )
 
 
-# The pad shows "select the draw tool to start" and ignores strokes until its Brush button
-# is clicked: on page load, and again after every clear. This clicks it for the student
-# whenever that overlay shows, watching for up to 15 s (the page may still be loading).
-SELECT_BRUSH_JS = f"""
-() => {{
-  const started = Date.now();
-  let clicked = false;
-  const timer = setInterval(() => {{
-    const pad = document.querySelector('#{PAD_ID}');
-    const brush = pad && pad.querySelector('button[aria-label="Brush"]');
-    const waiting = brush && pad.innerText.includes('select the draw tool');
-    if (waiting) {{
-      brush.click();  // again next time if this click came too early and was lost
-      clicked = true;
-    }}
-    if ((clicked && !waiting) || Date.now() - started > 15000) clearInterval(timer);
-  }}, 100);
-}}
+# The drawing pad: a plain HTML canvas. After every stroke (when the pointer lifts) its
+# picture goes to the server as one small PNG data URL inside the event (about 5 KB).
+# Gradio's Sketchpad sends three PNG files per stroke, each a separate upload to store
+# and read back: under a class's load that was most of the server's work per stroke, and
+# its requests slowed down three times more when runs trained (benchmarks/classroom_load.py).
+# Pointer events serve mouse, pen and finger alike; `touch-action: none` keeps the page
+# from scrolling under a finger.
+PAD_HTML = f"""
+<div class="pad">
+  <canvas width="{CANVAS_SIZE}" height="{CANVAS_SIZE}"
+          aria-label="Drawing pad: draw one digit here"></canvas>
+  <div class="pad-tools">
+    <label>Brush <input class="brush" type="range" min="4" max="24" value="{BRUSH_SIZE}"
+           aria-label="brush radius"></label>
+    <button class="clear" id="clear-btn" type="button">Clear</button>
+  </div>
+</div>
 """
 
-# gr.ClearButton empties the pad only the first time (seen in Chromium); the pad's own bin
-# icon works every time, so the Clear button presses it.
-PRESS_BIN_JS = f"""
-() => document.querySelector('#{PAD_ID} button[aria-label="Clear canvas"]').click()
+PAD_CSS = f"""
+canvas {{ width: {CANVAS_SIZE}px; height: {CANVAS_SIZE}px; max-width: 100%; background: white;
+          border: 1px solid #9ca3af; border-radius: 6px; touch-action: none; cursor: crosshair; }}
+.pad-tools {{ display: flex; gap: 1rem; align-items: center; margin-top: 0.5rem; }}
+.clear {{ padding: 0.3rem 1.2rem; border: 1px solid #9ca3af; border-radius: 6px; }}
+"""
+
+# Runs in the browser once the pad is on the page (`element` is the pad, `props.value` its
+# value: setting it sends the `change` event). Black ink on a transparent canvas: the
+# alpha channel is the stroke mask that `mnist_demo.preprocess` reads.
+PAD_JS = """
+const canvas = element.querySelector('canvas');
+const context = canvas.getContext('2d');
+const brush = element.querySelector('.brush');
+context.fillStyle = context.strokeStyle = '#000';
+context.lineCap = context.lineJoin = 'round';
+let drawing = false;
+let last = null;
+
+function point(event) {  // page pixels -> canvas pixels (the canvas may be shown scaled)
+  const box = canvas.getBoundingClientRect();
+  return [(event.clientX - box.left) * canvas.width / box.width,
+          (event.clientY - box.top) * canvas.height / box.height];
+}
+canvas.addEventListener('pointerdown', (event) => {
+  drawing = true;
+  last = point(event);
+  canvas.setPointerCapture(event.pointerId);
+  context.beginPath();
+  context.arc(last[0], last[1], Number(brush.value), 0, 2 * Math.PI);
+  context.fill();
+  event.preventDefault();
+});
+canvas.addEventListener('pointermove', (event) => {
+  if (!drawing) return;
+  const next = point(event);
+  context.lineWidth = 2 * Number(brush.value);
+  context.beginPath();
+  context.moveTo(last[0], last[1]);
+  context.lineTo(next[0], next[1]);
+  context.stroke();
+  last = next;
+  event.preventDefault();
+});
+function endStroke() {
+  if (!drawing) return;
+  drawing = false;
+  props.value = canvas.toDataURL('image/png');  // sends `change` with the drawing
+}
+canvas.addEventListener('pointerup', endStroke);
+canvas.addEventListener('pointercancel', endStroke);
+element.querySelector('.clear').addEventListener('click', () => {
+  context.clearRect(0, 0, canvas.width, canvas.height);
+  props.value = '';  // sends `change` with nothing drawn: the answer empties too
+});
 """
 
 
-def decode_strokes_only(pad: gr.Sketchpad) -> gr.Sketchpad:
-    """Make the pad decode only its strokes.
-
-    On every stroke the browser sends three pictures: the white background, the strokes
-    layer and the two flattened together. The network needs only the strokes (their alpha
-    channel), so the background and the flattened picture are not decoded: under a class's
-    load that decoding was a fifth of the server's work. Gradio marks those two with
-    `flatten_on_white`; a layer never is. (Done on the instance: a subclass of a Gradio
-    component makes Gradio write a .pyi file next to this module.)
-    """
-    decode = pad.convert_and_format_image
-
-    def convert_and_format_image(file, flatten_on_white: bool = False):
-        return None if flatten_on_white else decode(file, flatten_on_white)
-
-    pad.convert_and_format_image = convert_and_format_image
-    return pad
-
-
-def build_draw_tab(session: gr.State) -> gr.Sketchpad:
+def build_draw_tab(session: gr.State) -> gr.HTML:
     """The tab's components and events; call inside `with gr.Tab(...)`. Returns the pad."""
     gr.Markdown(
         "Draw a digit with your mouse or finger. After every stroke the network's ten "
@@ -183,23 +220,17 @@ def build_draw_tab(session: gr.State) -> gr.Sketchpad:
     )
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
-            pad = gr.Sketchpad(
-                type="numpy",
-                image_mode="RGBA",  # keep the alpha channel: it is the cleanest stroke mask
-                canvas_size=(CANVAS_SIZE, CANVAS_SIZE),
-                fixed_canvas=True,
-                brush=gr.Brush(default_size=BRUSH_SIZE, colors=["#000000"], color_mode="fixed"),
-                layers=False,
-                transforms=(),
+            pad = gr.HTML(
+                "",  # the drawing as a PNG data URL; "" while nothing is drawn
+                html_template=PAD_HTML,
+                css_template=PAD_CSS,
+                js_on_load=PAD_JS,
                 label="Your digit",
+                show_label=True,
+                container=True,
                 elem_id=PAD_ID,
             )
-            decode_strokes_only(pad)
-            gr.Markdown(
-                "Too thin or too bold? Change the brush size with the last button of the "
-                "pad's toolbar. Start again with Clear."
-            )
-            clear_btn = gr.Button("Clear", elem_id="clear-btn")
+            gr.Markdown("Too thin or too bold? Move the brush slider. Start again with Clear.")
         with gr.Column(scale=1, min_width=300):
             answer = gr.Markdown(EMPTY_MESSAGE, elem_id="draw-answer")
             bars = gr.BarPlot(
@@ -238,13 +269,8 @@ def build_draw_tab(session: gr.State) -> gr.Sketchpad:
         outputs=outputs,
         api_name="predict",
         show_progress="hidden",
-        trigger_mode="always_last",
+        trigger_mode="always_last",  # strokes drawn while one is answered: only the last
         concurrency_limit=8,
         concurrency_id="predict",
     )
-    # Clearing must empty the answer too (the pad does not always report the change), then
-    # re-select the Brush for the next digit.
-    clear_btn.click(None, js=PRESS_BIN_JS)
-    pad.clear(empty_outputs, outputs=outputs, api_visibility="private", show_progress="hidden")
-    pad.clear(None, js=SELECT_BRUSH_JS)  # a browser-only step: no server round trip
     return pad
