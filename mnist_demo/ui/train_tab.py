@@ -8,8 +8,8 @@ misclassified digits, "use this model in the Draw tab" and a download of the wei
 A whole class shares one 2-core machine, so:
 - each run trains its own model, kept in the student's session (`gr.State`); the MNIST
   tensors and the shipped model are loaded once and only read;
-- at most two runs train at a time (`concurrency_id="train"`), each in its own thread at
-  a lower CPU priority than the Draw tab's requests; the others wait in the queue and see
+- one run trains at a time (`concurrency_id="train"`), in its own thread at a lower CPU
+  priority than the Draw tab's requests; the others wait in the queue and see
   their place; every run is capped (`training_session.apply_caps` and a 30 s clock), also
   when called through the API;
 - Stop cancels only this student's run, within a fraction of a second: the event yields
@@ -63,7 +63,12 @@ from mnist_demo.training_session import (
 )
 from mnist_demo.ui.draw_tab import enlarge
 
-TRAIN_CONCURRENCY = 2  # runs training at once: one per CPU core
+# Runs training at once. Two cores: the app's own Python (one lock, the GIL, for all its
+# threads) needs one for the class's strokes; a run takes the other. With two runs the two
+# training threads and the server fought over the GIL: measured with
+# benchmarks/classroom_load.py, the drawing students' p95 went from ~130 ms to ~510 ms, and
+# each run trained 4x slower than one alone did. The others wait, seeing their place.
+TRAIN_CONCURRENCY = 1
 STOP_WAIT_SECONDS = 2.0  # how long the Stop handler waits for the cancelled run to settle
 GALLERY_SCALE = 3  # 28x28 digits shown 84x84
 
@@ -89,7 +94,7 @@ step is the lesson's five lines: `optimizer.zero_grad()`, `logits = model(images
 **Try:** train with Adam, then with SGD, same seed: both start from the same weights and
 see the same batches, so the curves show the optimizers alone. Then try a learning rate of 1.
 
-The class shares one small computer: two runs train at a time (the others wait their
+The class shares one small computer: one run trains at a time (the others wait their
 turn, with their place in the queue shown), and a run stops after {MAX_SECONDS:g} s at most.
 """
 
