@@ -38,7 +38,7 @@ from torch import nn
 
 from mnist_demo.checkpoint import save_checkpoint
 from mnist_demo.constants import CLASS_NAMES, HIDDEN_SIZE
-from mnist_demo.data import MNISTTensors, load_mnist
+from mnist_demo.data import MNISTTensors, load_mnist, normalize
 from mnist_demo.model import make_model
 from mnist_demo.predict import shipped_model
 from mnist_demo.train import (
@@ -77,6 +77,9 @@ UPDATE_SECONDS = 0.3  # the browser gets a new picture of the run this often
 TRAIN_NICENESS = 10
 MAX_RUNS_KEPT = 6  # a session keeps its last runs (curves and models), oldest dropped
 GALLERY_SIZE = 24  # misclassified test digits shown after a run
+# A run whose test accuracy stays below this learnt next to nothing (guessing gives 10%):
+# the result says so and why, instead of a plain "Trained 300 steps".
+LEARNT_NOTHING_BELOW = 0.2
 SMOOTHING = 0.9  # loss curve: exponential moving average, like TensorBoard's slider
 MAX_PLOT_POINTS = 200  # per run and curve: enough for the eye, cheap to send
 # A cross-entropy this large means the true digit gets a probability below e^-10000: the
@@ -301,6 +304,8 @@ class RunResult:
     confusion: torch.Tensor  # (10, 10) counts: row = true digit, column = predicted digit
     mistakes: list[Mistake]  # the most confident mistakes first
     test_images: int
+    dead_units: int  # hidden ReLU units that output 0 for every test image
+    hidden_units: int
 
 
 @dataclass(eq=False)
@@ -537,6 +542,40 @@ def ensure_result(record: RunRecord, test_set: MNISTTensors) -> RunResult | None
     return record.result
 
 
+def count_dead_units(model: nn.Module, dataset: MNISTTensors) -> int:
+    """Hidden ReLU units that output 0 for every image of `dataset`.
+
+    Such a unit has gradient 0 for every image too (ReLU is flat below 0), so no later step
+    can bring it back: it has "died", typically after a step so large that its bias or
+    weights were thrown far negative.
+    """
+    with torch.no_grad():
+        hidden = torch.relu(model.fc1(normalize(dataset.images).flatten(1)))  # (N, hidden)
+    return int((hidden.amax(dim=0) == 0).sum())
+
+
+def learnt_nothing_note(record: RunRecord) -> str | None:
+    """Why a run that ended normally is no better than guessing, or None if it learnt."""
+    result = record.result
+    if result is None or result.test_accuracy >= LEARNT_NOTHING_BELOW:
+        return None
+    note = (
+        f"This network learnt next to nothing: {result.test_accuracy:.1%} on the test images, "
+        f"where guessing gives 10%."
+    )
+    if result.dead_units > result.hidden_units / 2:
+        note += (
+            f" {result.dead_units} of its {result.hidden_units} hidden ReLU units output 0 "
+            f"for every test image: they have died, so their gradient is 0 and no step can "
+            f"revive them."
+        )
+    if record.request.lr >= 0.1:
+        note += f" A learning rate of {record.request.lr:g} makes steps too large: try 0.001."
+    else:
+        note += " Train for more steps, or try a larger learning rate."
+    return note
+
+
 def evaluate_run(
     model: nn.Module, test_set: MNISTTensors, gallery_size: int = GALLERY_SIZE
 ) -> RunResult:
@@ -561,6 +600,8 @@ def evaluate_run(
         confusion=confusion_matrix(targets, predictions),
         mistakes=mistakes,
         test_images=len(test_set),
+        dead_units=count_dead_units(model, test_set),
+        hidden_units=model.fc1.out_features,
     )
 
 

@@ -387,3 +387,18 @@ def test_the_training_event_is_public_and_pooled(app):
 def test_no_data_does_not_break_building_the_tab(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path))
     build_test_demo()  # builds without touching MNIST
+
+
+def test_the_result_panel_explains_a_run_that_learnt_nothing():
+    request, _ = ts.apply_caps(ts.RunRequest(optimizer="momentum", lr=1.0))
+    record = ts.start_run({}, request)
+    record.result = ts.RunResult(
+        test_accuracy=0.098,
+        confusion=torch.zeros(10, 10, dtype=torch.long),
+        mistakes=[],
+        test_images=10_000,
+        dead_units=120,
+        hidden_units=128,
+    )
+    text, _, _ = train_tab.result_view(record)
+    assert "learnt next to nothing" in text and "120 of its 128 hidden ReLU units" in text

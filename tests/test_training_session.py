@@ -372,3 +372,34 @@ def test_a_diverged_run_has_nothing_to_export(tmp_path):
     record.status = DIVERGED
     with pytest.raises(RunSettingsError, match="no weights"):
         ts.export_run(record, tmp_path)
+
+
+def test_dead_relu_units_are_counted():
+    """Units whose pre-activation is negative for every image output 0: "dead"."""
+    model = make_model(16, seed=0)
+    images = blobs(200)
+    assert ts.count_dead_units(model, images) == 0
+    with torch.no_grad():
+        model.fc1.bias[:5] = -1e6  # five units pushed far below 0
+    assert ts.count_dead_units(model, images) == 5
+    hidden = torch.relu(model.fc1(ts.normalize(images.images).flatten(1)))
+    assert int((hidden.sum(dim=0) == 0).sum()) == 5  # the same, from PyTorch directly
+
+
+def test_a_run_that_learnt_nothing_says_why(mnist_dir):
+    """SGD with momentum at rate 1 "finishes" at chance level: the result explains it."""
+    train_set, test_set = ts.shared_data()
+    record = new_run(optimizer="momentum", lr=1.0, unit="steps", amount=300)
+    run_to_end(record, ts.initial_model(record.request), train_set, test_set)
+    assert record.status == FINISHED and record.result.test_accuracy < ts.LEARNT_NOTHING_BELOW
+    note = ts.learnt_nothing_note(record)
+    assert "learnt next to nothing" in note and "too large" in note
+    assert record.result.hidden_units == 128
+
+
+def test_a_run_that_learnt_has_no_such_note(mnist_dir):
+    train_set, test_set = ts.shared_data()
+    record = new_run(optimizer="adam", lr=1e-3, unit="steps", amount=150, train_size=3000)
+    run_to_end(record, ts.initial_model(record.request), train_set, test_set)
+    assert ts.learnt_nothing_note(record) is None
+    assert record.result.dead_units < record.result.hidden_units / 2

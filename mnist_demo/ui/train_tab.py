@@ -54,6 +54,7 @@ from mnist_demo.training_session import (
     export_run,
     find_run,
     initial_model,
+    learnt_nothing_note,
     loss_frame,
     reproduce_command,
     run_training,
@@ -204,6 +205,9 @@ def result_view(record: RunRecord | None):
         f"### Run #{record.run_id}: {result.test_accuracy:.1%} test accuracy\n"
         f"On all {result.test_images:,} test images (guessing gives 10%). {record.message}"
     )
+    note = learnt_nothing_note(record)
+    if note is not None:
+        text += f"\n\n⚠️ {note}"
     command = reproduce_command(record)
     if command is not None:
         text += f"\n\nThe same run from the command line:\n```\n{command}\n```"
