@@ -144,6 +144,7 @@ def model_code() -> str:
 # from scrolling under a finger.
 PAD_HTML = f"""
 <div class="pad">
+  <p class="pad-title">Your digit</p>
   <canvas width="{CANVAS_SIZE}" height="{CANVAS_SIZE}"
           aria-label="Drawing pad: draw one digit here"></canvas>
   <div class="pad-tools">
@@ -157,6 +158,7 @@ PAD_HTML = f"""
 PAD_CSS = f"""
 canvas {{ width: {CANVAS_SIZE}px; height: {CANVAS_SIZE}px; max-width: 100%; background: white;
           border: 1px solid #9ca3af; border-radius: 6px; touch-action: none; cursor: crosshair; }}
+.pad-title {{ margin: 0 0 0.4rem; font-weight: 600; }}
 .pad-tools {{ display: flex; gap: 1rem; align-items: center; margin-top: 0.5rem; }}
 .clear {{ padding: 0.3rem 1.2rem; border: 1px solid #9ca3af; border-radius: 6px; }}
 """
@@ -225,8 +227,8 @@ def build_draw_tab(session: gr.State) -> gr.HTML:
                 html_template=PAD_HTML,
                 css_template=PAD_CSS,
                 js_on_load=PAD_JS,
-                label="Your digit",
-                show_label=True,
+                label="Your digit",  # for the API page; the pad shows its own title
+                show_label=False,
                 container=True,
                 elem_id=PAD_ID,
             )
@@ -246,10 +248,11 @@ def build_draw_tab(session: gr.State) -> gr.HTML:
                 elem_id="draw-bars",
             )
         with gr.Column(scale=1, min_width=200):
+            gr.Markdown("**What the network sees** (28x28, shown 6x)")
             seen = gr.HTML(
                 seen_html(None),
                 label="What the network sees (28x28)",
-                show_label=True,
+                show_label=False,
                 container=True,
                 elem_id="draw-seen",
             )
