@@ -542,16 +542,20 @@ def ensure_result(record: RunRecord, test_set: MNISTTensors) -> RunResult | None
     return record.result
 
 
-def count_dead_units(model: nn.Module, dataset: MNISTTensors) -> int:
+def count_dead_units(model: nn.Module, dataset: MNISTTensors, batch_size: int = 2000) -> int:
     """Hidden ReLU units that output 0 for every image of `dataset`.
 
     Such a unit has gradient 0 for every image too (ReLU is flat below 0), so no later step
     can bring it back: it has "died", typically after a step so large that its bias or
     weights were thrown far negative.
     """
+    alive = torch.zeros(model.fc1.out_features, dtype=torch.bool)
     with torch.no_grad():
-        hidden = torch.relu(model.fc1(normalize(dataset.images).flatten(1)))  # (N, hidden)
-    return int((hidden.amax(dim=0) == 0).sum())
+        for start in range(0, len(dataset), batch_size):  # in batches: no 31 MB temporaries
+            images = normalize(dataset.images[start : start + batch_size])  # (B, 1, 28, 28)
+            hidden = torch.relu(model.fc1(images.flatten(1)))  # (B, hidden)
+            alive |= hidden.amax(dim=0) > 0
+    return int((~alive).sum())
 
 
 def learnt_nothing_note(record: RunRecord) -> str | None:
