@@ -5,6 +5,7 @@ in CI (CI=true) a missing data set is a failure, because a skipped real test hid
 broken product.
 """
 
+import contextlib
 import os
 import struct
 from pathlib import Path
@@ -87,15 +88,21 @@ def fake_mnist(tmp_path) -> tuple[Path, dict]:
     return tmp_path, contents
 
 
+@contextlib.contextmanager
+def serving(demo, **launch_options):
+    """`demo` launched in this process on a free port; yields its URL, closes it after."""
+    demo.launch(prevent_thread_lock=True, quiet=True, server_port=None, **launch_options)
+    try:
+        yield demo.local_url.rstrip("/")
+    finally:
+        demo.close()
+
+
 @pytest.fixture(scope="module")
 def launched_app(tmp_path_factory, mnist_dir):
-    """The whole app, launched on a free port; yields its URL."""
+    """The whole app, launched with its hosting options on a free port; yields its URL."""
     os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
     from mnist_demo.ui.app import build_demo, launch_options
 
-    demo = build_demo()
-    demo.launch(prevent_thread_lock=True, quiet=True, server_port=None, **launch_options())
-    try:
-        yield demo.local_url
-    finally:
-        demo.close()
+    with serving(build_demo(), **launch_options()) as url:
+        yield url

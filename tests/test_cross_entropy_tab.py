@@ -27,6 +27,8 @@ from mnist_demo.ui.cross_entropy_tab import (  # noqa: E402
     switch_classes,
 )
 
+from conftest import serving  # noqa: E402
+
 
 def _sliders(*values: float) -> list[float]:
     """Ten slider values: the given ones, then zeros for the hidden sliders."""
@@ -196,13 +198,8 @@ def client(tmp_path_factory):
     os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
     with gr.Blocks() as demo, gr.Tab("Cross-entropy"):
         build_cross_entropy_tab()
-    demo.queue().launch(
-        prevent_thread_lock=True, server_name="127.0.0.1", ssr_mode=False, quiet=True
-    )
-    try:
-        yield Client(demo.local_url, verbose=False)
-    finally:
-        demo.close()
+    with serving(demo.queue(), server_name="127.0.0.1", ssr_mode=False) as url:
+        yield Client(url, verbose=False)
 
 
 def test_the_api_answers_with_the_lessons_number(client) -> None:

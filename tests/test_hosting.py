@@ -18,6 +18,7 @@ from PIL import Image
 
 from mnist_demo.constants import PROJECT_ROOT, SHIPPED_CHECKPOINT
 
+from conftest import serving
 from drawings import CENTERED, canvas_data_url, draw_layer
 
 pytestmark = pytest.mark.slow
@@ -34,11 +35,8 @@ def hosted(tmp_path_factory, mnist_dir):
     from mnist_demo.ui.app import build_demo, launch_options
 
     demo = build_demo()
-    demo.launch(prevent_thread_lock=True, quiet=True, server_port=None, **launch_options())
-    try:
-        yield demo, demo.local_url.rstrip("/")
-    finally:
-        demo.close()
+    with serving(demo, **launch_options()) as url:
+        yield demo, url
 
 
 @pytest.fixture(scope="module")
@@ -202,19 +200,17 @@ def test_uploaded_strokes_do_not_pile_up(tmp_path, monkeypatch):
 
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
     monkeypatch.setattr(ui_app, "CACHE_CLEANUP", (1, 1))
-    demo = ui_app.build_demo()
-    demo.launch(prevent_thread_lock=True, quiet=True, server_port=None, **ui_app.launch_options())
-    try:
-        with httpx.Client(base_url=demo.local_url, timeout=EVENT_TIMEOUT_S) as client:
-            response = upload(client, "stroke.png", png_bytes(Image.new("L", (28, 28), 0)))
-            stored = Path(response.json()[0])
-            assert stored.is_file()
-            deadline = time.monotonic() + 10
-            while stored.exists() and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert not stored.exists(), "the uploaded stroke was never deleted"
-    finally:
-        demo.close()
+    with (
+        serving(ui_app.build_demo(), **ui_app.launch_options()) as url,
+        httpx.Client(base_url=url, timeout=EVENT_TIMEOUT_S) as client,
+    ):
+        response = upload(client, "stroke.png", png_bytes(Image.new("L", (28, 28), 0)))
+        stored = Path(response.json()[0])
+        assert stored.is_file()
+        deadline = time.monotonic() + 10
+        while stored.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not stored.exists(), "the uploaded stroke was never deleted"
 
 
 def test_the_app_cleans_its_cache_every_few_minutes(hosted):

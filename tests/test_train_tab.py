@@ -24,6 +24,7 @@ from mnist_demo.ui.app import MAX_QUEUE_SIZE, new_session
 from mnist_demo.ui.draw_tab import build_draw_tab, classify_drawing
 from mnist_demo.ui.train_tab import build_train_tab, train_model
 
+from conftest import serving
 from drawings import CENTERED, canvas_data_url, draw_layer, sketchpad_value
 
 # train_model's inputs after the settings: status, loss, accuracy, choices, result,
@@ -201,11 +202,10 @@ def app(tmp_path_factory, mnist_dir):
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path_factory.mktemp("gradio")))
     demo = build_test_demo()
-    demo.launch(prevent_thread_lock=True, quiet=True)
     try:
-        yield demo
+        with serving(demo):
+            yield demo
     finally:
-        demo.close()
         monkeypatch.undo()
 
 

@@ -46,7 +46,7 @@ MAX_QUEUE_SIZE = 200
 # than CACHE_CLEANUP[1] seconds go, so a long school day does not fill the disk.
 CACHE_CLEANUP = (600, 1800)
 
-# Square pixels for the 28x28 preview; no page scrolling while a finger draws on the pad.
+# Square pixels for the 28x28 preview (the pad has its own CSS, in draw_tab.py).
 CSS = """
 #draw-seen img { image-rendering: pixelated; }
 .big-number { font-size: 2.6rem; font-weight: 700; line-height: 1.1; }
