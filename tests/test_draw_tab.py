@@ -70,3 +70,41 @@ def test_what_the_pad_sends_is_classified_like_the_drawing_itself():
 
 def test_a_cleared_pad_sends_an_empty_string_and_gets_draw_a_digit():
     assert classify_drawing("")[0] == EMPTY_MESSAGE
+
+
+def test_a_stroke_is_answered_in_one_worker_thread_hand_over(monkeypatch):
+    """Gradio runs the handler in a worker thread; it must not also pass the pad's value and
+    each output through threads of their own (under load each hand-over waits for the GIL).
+    The browser still receives what Gradio's own postprocessing gives."""
+    import asyncio
+
+    import anyio.to_thread
+    import gradio as gr
+    from gradio.state_holder import SessionState
+
+    from mnist_demo.ui.draw_tab import build_draw_tab
+
+    with gr.Blocks() as demo:
+        build_draw_tab(gr.State({}))
+    stroke = next(fn for fn in demo.fns.values() if fn.api_name == "predict")
+    hand_overs = []
+    real_run_sync = anyio.to_thread.run_sync
+
+    async def counting_run_sync(function, *args, **kwargs):
+        hand_overs.append(function)
+        return await real_run_sync(function, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting_run_sync)
+    drawing = canvas_data_url(draw_layer(7, CENTERED))
+    answer = asyncio.run(
+        demo.process_api(
+            block_fn=stroke, inputs=[drawing, None], state=SessionState(demo), request=None
+        )
+    )
+    assert len(hand_overs) == 1
+    expected = classify_drawing(drawing)
+    headline, bars, seen, numbers = answer["data"]
+    assert headline == stroke.outputs[0].postprocess(expected[0])
+    assert bars == stroke.outputs[1].postprocess(expected[1]).model_dump()
+    assert seen == expected[2]
+    assert numbers == stroke.outputs[3].postprocess(expected[3]).model_dump()

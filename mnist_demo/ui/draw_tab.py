@@ -124,6 +124,19 @@ def empty_outputs():
     return classify_drawing(None)
 
 
+def as_sent(components: list, values) -> list:
+    """`values` in the form the browser receives them: each component's own `postprocess`.
+
+    Gradio does this itself, one output at a time, each in a worker thread of its own; the
+    Draw tab calls it inside its stroke handler instead (see `build_draw_tab`).
+    """
+    sent = []
+    for component, value in zip(components, values, strict=True):
+        data = component.postprocess(value)
+        sent.append(data.model_dump() if hasattr(data, "model_dump") else data)
+    return sent
+
+
 def model_code() -> str:
     """The lesson's network in both forms, straight from mnist_demo/model.py."""
     parameters = count_parameters(MNISTClassifier())
@@ -266,11 +279,24 @@ def build_draw_tab(session: gr.State) -> gr.HTML:
         gr.Code(model_code(), language="python")
 
     outputs = [answer, bars, seen, numbers]
+
+    def answer_stroke(canvas: str, session: dict):
+        """classify_drawing(), with the answer already in the form the browser receives."""
+        return as_sent(outputs, classify_drawing(canvas, session))
+
+    # One hand-over to a worker thread per stroke, not six. Gradio would pass the pad's
+    # value, and then each of the four outputs, through a worker thread of its own. While
+    # a run trains in another thread, every hand-over may wait for Python's lock (the GIL),
+    # so under a class's load the answers came ~2x later than those of a trivial endpoint
+    # (benchmarks/classroom_load.py). The pad's value needs no preprocessing: it is the
+    # data URL string itself.
     pad.change(
-        classify_drawing,
+        answer_stroke,
         inputs=[pad, session],
         outputs=outputs,
         api_name="predict",
+        preprocess=False,
+        postprocess=False,  # answer_stroke returns what the browser receives
         show_progress="hidden",
         trigger_mode="always_last",  # strokes drawn while one is answered: only the last
         concurrency_limit=8,
