@@ -240,8 +240,11 @@ def test_runs_train_in_their_own_lower_priority_thread(monkeypatch):
 
     def spy():
         real()
+        thread_id = threading.get_native_id()
         seen["thread"] = threading.current_thread()
-        seen["niceness"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        seen["niceness"] = os.getpriority(os.PRIO_PROCESS, thread_id)
+        if hasattr(os, "SCHED_IDLE"):
+            seen["policy"] = os.sched_getscheduler(thread_id)
 
     monkeypatch.setattr(ts, "lower_priority", spy)
     record = new_run(unit="steps", amount=3)
@@ -250,6 +253,9 @@ def test_runs_train_in_their_own_lower_priority_thread(monkeypatch):
     assert seen["thread"] is not threading.current_thread()
     assert seen["niceness"] >= ts.TRAIN_NICENESS
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < ts.TRAIN_NICENESS
+    if hasattr(os, "SCHED_IDLE"):  # Linux: the run's thread only, not the server's
+        assert seen["policy"] == os.SCHED_IDLE
+        assert os.sched_getscheduler(threading.get_native_id()) != os.SCHED_IDLE
 
 
 def test_shared_data_is_loaded_once(mnist_dir):
