@@ -108,3 +108,11 @@ def test_a_stroke_is_answered_in_one_worker_thread_hand_over(monkeypatch):
     assert bars == stroke.outputs[1].postprocess(expected[1]).model_dump()
     assert seen == expected[2]
     assert numbers == stroke.outputs[3].postprocess(expected[3]).model_dump()
+
+
+def test_the_numbers_table_shows_tiny_probabilities_not_zero():
+    _, _, _, numbers = classify_drawing(canvas_data_url(draw_layer(7, CENTERED)))
+    assert (numbers["softmax"] > 0).all()  # the shipped model is sure: others are ~1e-10
+    assert numbers["softmax"].min() < 1e-4
+    log_of_shown = np.log(numbers["softmax"].to_numpy())
+    assert np.allclose(log_of_shown, numbers["log_softmax"], atol=0.01)  # 3 significant digits

@@ -48,15 +48,23 @@ def probability_frame(probabilities: list[float] | None) -> pd.DataFrame:
     )
 
 
+def significant(values, digits: int = 3) -> list[float]:
+    """Each value rounded to `digits` significant digits: 9.3e-11 stays 9.3e-11, not 0."""
+    return [float(f"{value:.{digits}g}") for value in values]
+
+
 def numbers_table(prediction: Prediction | None) -> pd.DataFrame:
-    """The lesson's three views of the same output: logits, softmax and log_softmax."""
+    """The lesson's three views of the same output: logits, softmax and log_softmax.
+
+    Softmax is never exactly 0: its tiny values are shown as they are (e.g. 9.3e-11).
+    """
     if prediction is None:
         return pd.DataFrame(columns=["digit", "logit", "softmax", "log_softmax"])
     return pd.DataFrame(
         {
             "digit": CLASS_NAMES,
             "logit": np.round(prediction.logits.double().numpy(), 3),
-            "softmax": np.round(prediction.probabilities.double().numpy(), 4),
+            "softmax": significant(prediction.probabilities.tolist()),
             "log_softmax": np.round(prediction.log_probabilities.double().numpy(), 3),
         }
     )
@@ -254,10 +262,10 @@ def build_draw_tab(session: gr.State) -> gr.HTML:
                 y="probability",
                 color="kind",
                 color_map={"top guess": "#e4572e", "other digits": "#4c78a8"},
+                colors_in_legend=[],  # no legend (it showed only its title, "kind")
                 y_lim=[0, 1],
                 sort="x",
                 label="softmax(logits): the probability of each digit",
-                height=260,
                 elem_id="draw-bars",
             )
         with gr.Column(scale=1, min_width=200):
