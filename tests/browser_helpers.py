@@ -127,6 +127,24 @@ def touch_stroke(cdp, points) -> None:
     touch("touchEnd", *previous)
 
 
+def two_finger_stroke(cdp, first, second, steps: int = 12) -> None:
+    """Two fingers down together, each moving along its own line ((start, end) pairs)."""
+
+    def at(line, t: float) -> dict:
+        (x0, y0), (x1, y1) = line
+        return {"x": x0 + (x1 - x0) * t, "y": y0 + (y1 - y0) * t}
+
+    def send(kind: str, points: list[dict]) -> None:
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    send("touchStart", [at(first, 0) | {"id": 1}])
+    send("touchStart", [at(first, 0) | {"id": 1}, at(second, 0) | {"id": 2}])
+    for i in range(1, steps + 1):
+        t = i / steps
+        send("touchMove", [at(first, t) | {"id": 1}, at(second, t) | {"id": 2}])
+    send("touchEnd", [])
+
+
 def touch_digit(page, cdp, digit: int, box) -> None:
     for stroke in to_page(page, digit_strokes(digit, box)):
         touch_stroke(cdp, stroke)
@@ -168,16 +186,18 @@ def wait_for_bars_to_change(page, before: list[dict], timeout_ms: int = PREDICTI
     return bars(page)
 
 
-def ink_pixels(page) -> int:
-    """How many black pixels the pad shows (a screenshot of just the 280x280 canvas)."""
+def ink_pixels(page, region=(0, 0, CANVAS_SIZE, CANVAS_SIZE)) -> int:
+    """How many black pixels the pad shows, in `region` (x0, y0, x1, y1 in canvas pixels;
+    default: the whole 280x280 canvas)."""
     left, top, scale = paper(page)
+    x0, y0, x1, y1 = region
     margin = 3  # stay off the paper's edge and shadow
     png = page.screenshot(
         clip={
-            "x": left + margin,
-            "y": top + margin,
-            "width": CANVAS_SIZE * scale - 2 * margin,
-            "height": CANVAS_SIZE * scale - 2 * margin,
+            "x": left + x0 * scale + margin,
+            "y": top + y0 * scale + margin,
+            "width": (x1 - x0) * scale - 2 * margin,
+            "height": (y1 - y0) * scale - 2 * margin,
         }
     )
     grey = np.asarray(Image.open(io.BytesIO(png)).convert("L"))

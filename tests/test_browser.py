@@ -31,10 +31,12 @@ from browser_helpers import (
     ink_pixels,
     mouse_stroke,
     pad_ready,
+    paper,
     save_screenshot,
     to_page,
     touch_digit,
     touch_stroke,
+    two_finger_stroke,
     wait_for_bars_to_change,
 )
 from conftest import require_or_skip
@@ -252,6 +254,26 @@ def test_touch_drawing_on_a_phone_predicts_without_scrolling(new_page):
     right_margin = PHONE["width"] - 8
     touch_stroke(cdp, [(right_margin, 700), (right_margin, 500), (right_margin, 300)])
     page.wait_for_function("y => window.scrollY !== y", arg=scroll_before)
+
+
+def test_a_second_finger_does_not_draw(new_page):
+    """A palm or second finger on a phone: only the first finger's stroke is drawn, with no
+    lines jumping between the two fingers."""
+    page = new_page(viewport=PHONE, has_touch=True, is_mobile=True, device_scale_factor=3)
+    cdp = page.context.new_cdp_session(page)
+    page.locator(PAD).scroll_into_view_if_needed()
+    left, top, scale = paper(page)
+
+    def on_page(x: float, y: float) -> tuple[float, float]:
+        return left + x * scale, top + y * scale
+
+    # First finger: down the left of the pad. Second finger: down the right, meanwhile.
+    two_finger_stroke(
+        cdp, (on_page(60, 60), on_page(60, 220)), (on_page(220, 60), on_page(220, 220))
+    )
+    expect_headline(page, "The network says")
+    assert ink_pixels(page, region=(30, 40, 90, 240)) > 0  # the first finger's line
+    assert ink_pixels(page, region=(100, 0, 280, 280)) == 0  # nothing in the middle or right
 
 
 # ------------------------------------------------------------------------------------------

@@ -193,7 +193,7 @@ const context = canvas.getContext('2d');
 const brush = element.querySelector('.brush');
 context.fillStyle = context.strokeStyle = '#000';
 context.lineCap = context.lineJoin = 'round';
-let drawing = false;
+let pen = null;  // the pointer drawing now (a second finger or a palm is ignored)
 let last = null;
 
 function point(event) {  // page pixels -> canvas pixels (the canvas may be shown scaled)
@@ -202,16 +202,17 @@ function point(event) {  // page pixels -> canvas pixels (the canvas may be show
           (event.clientY - box.top) * canvas.height / box.height];
 }
 canvas.addEventListener('pointerdown', (event) => {
-  drawing = true;
+  event.preventDefault();
+  if (pen !== null) return;
+  pen = event.pointerId;
   last = point(event);
-  canvas.setPointerCapture(event.pointerId);
+  canvas.setPointerCapture(pen);
   context.beginPath();
   context.arc(last[0], last[1], Number(brush.value), 0, 2 * Math.PI);
   context.fill();
-  event.preventDefault();
 });
 canvas.addEventListener('pointermove', (event) => {
-  if (!drawing) return;
+  if (event.pointerId !== pen) return;
   const next = point(event);
   context.lineWidth = 2 * Number(brush.value);
   context.beginPath();
@@ -221,13 +222,14 @@ canvas.addEventListener('pointermove', (event) => {
   last = next;
   event.preventDefault();
 });
-function endStroke() {
-  if (!drawing) return;
-  drawing = false;
+function endStroke(event) {
+  if (event.pointerId !== pen) return;
+  pen = null;
   props.value = canvas.toDataURL('image/png');  // sends `change` with the drawing
 }
 canvas.addEventListener('pointerup', endStroke);
 canvas.addEventListener('pointercancel', endStroke);
+canvas.addEventListener('lostpointercapture', endStroke);  // never stuck mid-stroke
 element.querySelector('.clear').addEventListener('click', () => {
   context.clearRect(0, 0, canvas.width, canvas.height);
   props.value = '';  // sends `change` with nothing drawn: the answer empties too
