@@ -231,7 +231,7 @@ def test_a_small_real_run_beats_chance(mnist_dir):
     confidences = [m.confidence for m in mistakes]
     assert confidences == sorted(confidences, reverse=True)
     assert mistakes[0].image.shape == (28, 28)
-    assert mistakes[0].caption.startswith(f"true {mistakes[0].target} -> predicted ")
+    assert mistakes[0].caption.startswith(f"{mistakes[0].target} -> {mistakes[0].predicted} (")
 
 
 def test_runs_train_in_their_own_lower_priority_thread(monkeypatch):
@@ -324,7 +324,7 @@ def test_confusion_table_has_a_row_per_true_digit():
     confusion = torch.arange(100).view(10, 10)
     frame = ts.confusion_frame(confusion)
     assert frame.shape == (10, 11) and frame["true"].tolist() == [str(d) for d in range(10)]
-    assert frame["pred 3"].tolist() == confusion[:, 3].tolist()
+    assert frame["3"].tolist() == confusion[:, 3].tolist()  # predicted 3
     html = ts.confusion_styler(confusion).to_html()
     assert "rgba(84, 162, 75" in html and "rgba(228, 87, 86" in html  # right green, wrong red
 

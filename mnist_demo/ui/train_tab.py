@@ -492,13 +492,14 @@ def build_train_tab(session: gr.State) -> None:
     result_md = gr.Markdown(NO_RESULT, label="Result")
     with gr.Row():
         confusion = gr.Dataframe(
-            label="Confusion matrix on the test set: row = true digit, column = prediction",
+            label="Confusion matrix on the test set: row = true digit, column = predicted digit",
             interactive=False,
+            column_widths=["10%"] + ["9%"] * 10,  # all ten predicted digits in view
             elem_id="train-confusion",
         )
         gallery = gr.Gallery(
-            label="Misclassified test digits, most confident mistakes first",
-            columns=6,
+            label="Misclassified test digits: true -> predicted (how sure), surest first",
+            columns=4,
             height=360,
             object_fit="contain",
             elem_id="train-mistakes",
