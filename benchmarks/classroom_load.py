@@ -162,12 +162,14 @@ def drawing(student: int) -> str:
     return canvas_data_url(layer)
 
 
-async def drawing_student(client, url, student, api_name, start, measure_from, end, tally, every):
+async def drawing_student(
+    client, url, student, students, api_name, start, measure_from, end, tally, every
+):
     """Sends a stroke every `every` s, or right after the answer if that came later
     (the pad sends the latest drawing once the previous answer is in)."""
     canvas = drawing(student)
     session_hash = f"student-{student}-{uuid.uuid4().hex[:8]}"
-    await asyncio.sleep(start - time.monotonic() + (student / 30) * every)  # staggered
+    await asyncio.sleep(start - time.monotonic() + (student / students) * every)  # staggered
     next_time = time.monotonic()
     while next_time < end:
         await asyncio.sleep(max(0.0, next_time - time.monotonic()))
@@ -230,17 +232,14 @@ async def read_final(client, url: str, event_id: str) -> str:
     return status
 
 
-def gradio_client_students(url, students, api_name, start, measure_from, end, tally, every):
-    """The drawing students through gradio_client: one Client and one thread each."""
+def gradio_client_students(clients, url, api_name, start, measure_from, end, tally, every):
+    """The drawing students through gradio_client: one Client (made by the caller) and one
+    thread each."""
     import threading
-
-    from gradio_client import Client
-
-    clients = [Client(url, verbose=False) for _ in range(students)]
 
     def student(number: int) -> None:
         canvas = drawing(number)
-        next_time = start + (number / students) * every
+        next_time = start + (number / len(clients)) * every
         while next_time < end:
             time.sleep(max(0.0, next_time - time.monotonic()))
             sent = time.monotonic()
@@ -250,10 +249,13 @@ def gradio_client_students(url, students, api_name, start, measure_from, end, ta
                     tally.latencies.append(time.monotonic() - sent)
             except Exception as error:  # noqa: BLE001 (every failure is counted and shown)
                 if sent >= measure_from:
-                    tally.errors.append(f"{type(error).__name__}: {error}"[:200])
+                    if "503" in str(error) or "queue is full" in str(error).lower():
+                        tally.rejected += 1
+                    else:
+                        tally.errors.append(f"{type(error).__name__}: {error}"[:200])
             next_time = max(next_time + every, time.monotonic())
 
-    threads = [threading.Thread(target=student, args=(number,)) for number in range(students)]
+    threads = [threading.Thread(target=student, args=(number,)) for number in range(len(clients))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -266,17 +268,22 @@ async def run_phase(
     import httpx
 
     tally = Tally()
+    clients = []
+    if via == "gradio_client":  # connected before the clock starts (~0.1 s each)
+        from gradio_client import Client
+
+        clients = [Client(url, verbose=False) for _ in range(students)]
     limits = httpx.Limits(max_connections=students * 2 + runs * 2 + 10)
     async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT, limits=limits) as client:
-        start = time.monotonic() + (5.0 if via == "gradio_client" else 0.5)  # Clients connect
+        start = time.monotonic() + 0.5
         measure_from = start + warmup
         end = measure_from + duration
         if via == "gradio_client":
             tasks = [
                 asyncio.to_thread(
                     gradio_client_students,
+                    clients,
                     url,
-                    students,
                     api_name,
                     start,
                     measure_from,
@@ -287,11 +294,17 @@ async def run_phase(
             ]
         else:
             tasks = [
-                drawing_student(client, url, s, api_name, start, measure_from, end, tally, every)
+                drawing_student(
+                    client, url, s, students, api_name, start, measure_from, end, tally, every
+                )
                 for s in range(students)
             ]
         tasks += [training_student(client, url, k, fn_index, end, tally) for k in range(runs)]
-        await asyncio.gather(*tasks)
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for gradio_client in clients:
+                gradio_client.close()
     return tally
 
 

@@ -73,9 +73,10 @@ SEED_RANGE = (0, 2**32 - 1)
 EVAL_SIZE = 1_000  # held-out test images measured during a run (the first 1,000)
 EVAL_POINTS = 20  # about this many accuracy measurements per run (plus one at step 0)
 UPDATE_SECONDS = 0.3  # the browser gets a new picture of the run this often
-# Runs train in threads that get only the CPU time nothing else wants (Linux SCHED_IDLE;
-# elsewhere this `nice` value, 0 = normal, 19 = lowest): when the class draws, the Draw
-# tab's requests get the CPU first, and idle CPU still goes to training.
+# On Linux, runs train in threads that get only the CPU time nothing else wants
+# (SCHED_IDLE; if that is refused, this `nice` value, 0 = normal, 19 = lowest): when the
+# class draws, the Draw tab's requests get the CPU first, and idle CPU still goes to
+# training. Elsewhere the threads keep the normal priority.
 TRAIN_NICENESS = 10
 MAX_RUNS_KEPT = 6  # a session keeps its last runs (curves and models), oldest dropped
 GALLERY_SIZE = 24  # misclassified test digits shown after a run
@@ -528,8 +529,12 @@ def lower_priority(niceness: int = TRAIN_NICENESS) -> None:
     On Linux: the SCHED_IDLE policy, for this thread only (a thread id works as a process
     id here). Under a class's load this halved how much later the Draw tab answered than a
     trivial endpoint, against `nice` alone (benchmarks/classroom_load.py). The thread is
-    also given `niceness`, the fallback where SCHED_IDLE does not exist. Neither needs a
-    privilege, and the priority is never raised.
+    also given `niceness`, the fallback if SCHED_IDLE is refused. Neither needs a
+    privilege, and the priority is never raised. Elsewhere (no thread priorities in
+    Python's `os`) nothing changes.
+
+    The price: on a machine whose cores other programs keep busy, a run crawls (its clock
+    cap, MAX_SECONDS, still ends it) and its final measurement waits for a free moment.
     """
     thread_id = threading.get_native_id()
     with contextlib.suppress(AttributeError, OSError):

@@ -91,13 +91,15 @@ def _steps(start, end, spacing: float = 40.0) -> int:
     return max(1, math.ceil(math.dist(start, end) / spacing))
 
 
-def mouse_stroke(page, points) -> None:
-    """One stroke: press, move through the points, release (one .change per release)."""
+def mouse_stroke(page, points, release: bool = True) -> None:
+    """One stroke: press, move through the points, release (one .change per release).
+    With release=False the button stays down (the caller releases it)."""
     page.mouse.move(*points[0])
     page.mouse.down()
     for previous, point in zip(points, points[1:], strict=False):
         page.mouse.move(*point, steps=_steps(previous, point))
-    page.mouse.up()
+    if release:
+        page.mouse.up()
 
 
 def draw_digit(page, digit: int, box) -> None:

@@ -203,6 +203,30 @@ def test_drawing_works_again_after_clear(new_page):
     expect_headline(page, "The network says 7 (")
 
 
+def test_a_stroke_that_loses_its_pointer_ends_and_the_pad_keeps_drawing(new_page):
+    """The browser may take a pointer away mid-stroke (a system gesture, a pop-up): the
+    stroke ends there and is answered, and the next stroke draws as usual."""
+    page = new_page()
+    page.evaluate(
+        """selector => document.querySelector(selector).addEventListener(
+               'pointerdown', event => { window.penId = event.pointerId; })""",
+        f"{PAD} canvas",
+    )
+    (stroke,) = to_page(page, digit_strokes(1, CENTERED))
+    mouse_stroke(page, stroke, release=False)
+    page.evaluate(
+        "selector => document.querySelector(selector).releasePointerCapture(window.penId)",
+        f"{PAD} canvas",
+    )
+    expect_headline(page, "The network says")  # answered before the button is released
+    page.mouse.up()
+
+    page.get_by_role("button", name="Clear", exact=True).click()
+    expect_headline(page, EMPTY_HEADLINE)
+    draw_digit(page, 7, CENTERED)
+    expect_headline(page, "The network says 7 (")
+
+
 def test_clear_works_every_time(new_page):
     """Draw, Clear, draw, Clear: the second Clear empties the pad and the answer too."""
     page = new_page()

@@ -75,8 +75,9 @@ def test_a_cleared_pad_sends_an_empty_string_and_gets_draw_a_digit():
 def test_a_stroke_is_answered_in_one_worker_thread_hand_over(monkeypatch):
     """Gradio runs the handler in a worker thread; it must not also pass the pad's value and
     each output through threads of their own (under load each hand-over waits for the GIL).
-    The browser still receives what Gradio's own postprocessing gives."""
+    The browser still receives exactly what Gradio's own processing gives."""
     import asyncio
+    import copy
 
     import anyio.to_thread
     import gradio as gr
@@ -87,27 +88,36 @@ def test_a_stroke_is_answered_in_one_worker_thread_hand_over(monkeypatch):
     with gr.Blocks() as demo:
         build_draw_tab(gr.State({}))
     stroke = next(fn for fn in demo.fns.values() if fn.api_name == "predict")
-    hand_overs = []
-    real_run_sync = anyio.to_thread.run_sync
+    # The same event the plain way: classify_drawing, with Gradio's pre- and postprocessing.
+    plain = copy.copy(stroke)
+    plain.fn, plain.preprocess, plain.postprocess = classify_drawing, True, True
 
-    async def counting_run_sync(function, *args, **kwargs):
-        hand_overs.append(function)
-        return await real_run_sync(function, *args, **kwargs)
+    def answer(event) -> tuple[list, int]:
+        """What the browser receives for one stroke, and the worker-thread hand-overs."""
+        hand_overs = []
+        real_run_sync = anyio.to_thread.run_sync
 
-    monkeypatch.setattr(anyio.to_thread, "run_sync", counting_run_sync)
-    drawing = canvas_data_url(draw_layer(7, CENTERED))
-    answer = asyncio.run(
-        demo.process_api(
-            block_fn=stroke, inputs=[drawing, None], state=SessionState(demo), request=None
-        )
-    )
-    assert len(hand_overs) == 1
-    expected = classify_drawing(drawing)
-    headline, bars, seen, numbers = answer["data"]
-    assert headline == stroke.outputs[0].postprocess(expected[0])
-    assert bars == stroke.outputs[1].postprocess(expected[1]).model_dump()
-    assert seen == expected[2]
-    assert numbers == stroke.outputs[3].postprocess(expected[3]).model_dump()
+        async def counting_run_sync(function, *args, **kwargs):
+            hand_overs.append(function)
+            return await real_run_sync(function, *args, **kwargs)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(anyio.to_thread, "run_sync", counting_run_sync)
+            output = asyncio.run(
+                demo.process_api(
+                    block_fn=event,
+                    inputs=[canvas_data_url(draw_layer(7, CENTERED)), None],
+                    state=SessionState(demo),
+                    request=None,
+                )
+            )
+        return output["data"], len(hand_overs)
+
+    sent, hand_overs = answer(stroke)
+    sent_the_plain_way, plain_hand_overs = answer(plain)
+    assert hand_overs == 1 and plain_hand_overs == 6
+    assert sent == sent_the_plain_way
+    assert "The network says **7**" in sent[0]
 
 
 def test_the_numbers_table_shows_tiny_probabilities_not_zero():

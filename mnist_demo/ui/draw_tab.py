@@ -48,7 +48,7 @@ def probability_frame(probabilities: list[float] | None) -> pd.DataFrame:
     )
 
 
-def significant(values, digits: int = 3) -> list[float]:
+def significant(values: list[float], digits: int = 3) -> list[float]:
     """Each value rounded to `digits` significant digits: 9.3e-11 stays 9.3e-11, not 0."""
     return [float(f"{value:.{digits}g}") for value in values]
 
@@ -56,7 +56,7 @@ def significant(values, digits: int = 3) -> list[float]:
 def numbers_table(prediction: Prediction | None) -> pd.DataFrame:
     """The lesson's three views of the same output: logits, softmax and log_softmax.
 
-    Softmax is never exactly 0: its tiny values are shown as they are (e.g. 9.3e-11).
+    Tiny probabilities are shown as they are (e.g. 9.3e-11), not rounded to 0.
     """
     if prediction is None:
         return pd.DataFrame(columns=["digit", "logit", "softmax", "log_softmax"])
@@ -104,7 +104,7 @@ def headline(prediction: Prediction) -> str:
 
 
 def classify_drawing(canvas, session: dict | None = None):
-    """Stroke handler: canvas -> (headline, bars, 28x28 image, numbers table).
+    """What a stroke shows: canvas -> (headline, bars, 28x28 image, numbers table).
 
     `canvas` is what the pad sends, a PNG data URL ("" when nothing is drawn), or any image
     `mnist_demo.preprocess` accepts (the tests pass arrays).
@@ -136,7 +136,8 @@ def as_sent(components: list, values) -> list:
     """`values` in the form the browser receives them: each component's own `postprocess`.
 
     Gradio does this itself, one output at a time, each in a worker thread of its own; the
-    Draw tab calls it inside its stroke handler instead (see `build_draw_tab`).
+    Draw tab calls it inside its stroke handler instead (see `build_draw_tab`). It uses the
+    components as built: a per-session change made with gr.update() would be ignored here.
     """
     sent = []
     for component, value in zip(components, values, strict=True):
@@ -193,7 +194,7 @@ const context = canvas.getContext('2d');
 const brush = element.querySelector('.brush');
 context.fillStyle = context.strokeStyle = '#000';
 context.lineCap = context.lineJoin = 'round';
-let pen = null;  // the pointer drawing now (a second finger or a palm is ignored)
+let pen = null;  // the pointer drawing the current stroke, if any
 let last = null;
 
 function point(event) {  // page pixels -> canvas pixels (the canvas may be shown scaled)
@@ -203,7 +204,7 @@ function point(event) {  // page pixels -> canvas pixels (the canvas may be show
 }
 canvas.addEventListener('pointerdown', (event) => {
   event.preventDefault();
-  if (pen !== null) return;
+  if (!event.isPrimary) return;  // a second finger or a palm: only the first one draws
   pen = event.pointerId;
   last = point(event);
   canvas.setPointerCapture(pen);
@@ -231,6 +232,7 @@ canvas.addEventListener('pointerup', endStroke);
 canvas.addEventListener('pointercancel', endStroke);
 canvas.addEventListener('lostpointercapture', endStroke);  // never stuck mid-stroke
 element.querySelector('.clear').addEventListener('click', () => {
+  pen = null;  // a stroke still under a finger ends here, unsent
   context.clearRect(0, 0, canvas.width, canvas.height);
   props.value = '';  // sends `change` with nothing drawn: the answer empties too
 });
