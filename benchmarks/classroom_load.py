@@ -19,7 +19,8 @@ Prints, per phase: latency p50/p95/p99 (request + queue + handler + answer), req
 errors, rejected requests (HTTP 503: queue full), training runs finished and their speed;
 then predict's p95 over ping's and the server's peak memory. With `--rounds N` the phases
 are run N times in turn and pooled, so that both meet the same ups and downs of a shared
-machine (this VM's CPU time varies with its host's load: see the round-by-round ratios). Targets: no errors, predict
+machine (this VM's CPU time varies with its host's load: see the round-by-round ratios, and
+run benchmarks/host_cpu.py first). Targets: no errors, predict
 p95 under 250 ms and at most 2x ping's, peak memory under 1.5 GB. Asserts nothing about
 time.
 
