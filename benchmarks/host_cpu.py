@@ -3,10 +3,12 @@
     python benchmarks/host_cpu.py
 
 Counts Python loop steps for 3 s in one process, then in two processes at once, and prints
-both rates and the speed-up. With 2 free cores the speed-up is ~2x. On the shared VM these
-figures were measured on, it fell to 1.5x when the host was busy, and the classroom
-benchmark's drawing p95 then rose 2-10x with the same code. Compare classroom figures
-only across runs where this says ~2x.
+both rates and the speed-up. With 2 free cores the speed-up is about 2x (1.8-2.5x seen).
+On the shared VM these figures were measured on it once fell to 1.5x, one vCPU taken by
+the host, and the classroom benchmark gave 3.9x right after. It only sees CPU time taken
+away: it does not see contention for memory or cache. At other times it said 2.4-2.5x
+while the classroom ratio was 2.0-4.1x with code that gave 1.4-1.6x earlier the same day.
+A low figure here explains a bad classroom run; a good one does not prove a quiet host.
 """
 
 import time
