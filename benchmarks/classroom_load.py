@@ -129,6 +129,22 @@ class Tally:
     rejected: int = 0
     runs: list[str] = field(default_factory=list)  # final status of each training run
 
+    def count(self, sent: float, measure_from: float, error: Exception | None = None) -> None:
+        """File one stroke sent at `sent` (time.monotonic()): its latency, or its failure.
+        Strokes sent during the warm-up are not counted."""
+        if sent < measure_from:
+            return
+        if error is None:
+            self.latencies.append(time.monotonic() - sent)
+        elif (
+            isinstance(error, Rejected)
+            or "503" in str(error)
+            or "queue is full" in str(error).lower()
+        ):
+            self.rejected += 1
+        else:
+            self.errors.append(f"{type(error).__name__}: {error}"[:200])
+
 
 class Rejected(Exception):
     """The queue was full (HTTP 503)."""
@@ -180,13 +196,9 @@ async def drawing_student(
         sent = time.monotonic()
         try:
             await call(client, url, api_name, [canvas], session_hash)
-            if sent >= measure_from:
-                tally.latencies.append(time.monotonic() - sent)
-        except Rejected:
-            tally.rejected += sent >= measure_from
+            tally.count(sent, measure_from)
         except Exception as error:  # noqa: BLE001 (every failure is counted and shown)
-            if sent >= measure_from:
-                tally.errors.append(f"{type(error).__name__}: {error}"[:200])
+            tally.count(sent, measure_from, error)
         next_time = max(next_time + every, time.monotonic())  # no catch-up bursts
 
 
@@ -249,14 +261,9 @@ def gradio_client_students(clients, url, api_name, start, measure_from, end, tal
             sent = time.monotonic()
             try:
                 clients[number].predict(canvas, api_name=f"/{api_name}")
-                if sent >= measure_from:
-                    tally.latencies.append(time.monotonic() - sent)
+                tally.count(sent, measure_from)
             except Exception as error:  # noqa: BLE001 (every failure is counted and shown)
-                if sent >= measure_from:
-                    if "503" in str(error) or "queue is full" in str(error).lower():
-                        tally.rejected += 1
-                    else:
-                        tally.errors.append(f"{type(error).__name__}: {error}"[:200])
+                tally.count(sent, measure_from, error)
             next_time = max(next_time + every, time.monotonic())
 
     threads = [threading.Thread(target=student, args=(number,)) for number in range(len(clients))]
@@ -376,6 +383,13 @@ def _samples_per_second(status: str) -> list[str]:
     return [str(steps * TRAIN_SETTINGS[2] / max(seconds, 1e-9))]
 
 
+def endpoint_and_runs(phase: str, runs: int) -> tuple[str, int]:
+    """A phase's endpoint and how many train meanwhile: idle-predict is /predict, none."""
+    if phase == "idle-predict":
+        return "predict", 0
+    return phase, runs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -444,8 +458,7 @@ def main() -> None:
         for round_number in range(1, args.rounds + 1):
             round_p95s.append({})
             for phase in phases:
-                api_name = "predict" if phase in ("predict", "idle-predict") else phase
-                runs = 0 if phase == "idle-predict" else args.runs
+                api_name, runs = endpoint_and_runs(phase, args.runs)
                 cpu_before = cpu_seconds(server.pid) if server else float("nan")
                 own_before = own_cpu_seconds()
                 tally = asyncio.run(
@@ -479,8 +492,7 @@ def main() -> None:
                 time.sleep(1.0)  # let cancelled runs settle before the next phase
         p95s = {}
         for phase in phases:
-            runs = 0 if phase == "idle-predict" else args.runs
-            api_name = "predict" if phase in ("predict", "idle-predict") else phase
+            api_name, runs = endpoint_and_runs(phase, args.runs)
             title = f"{phase}: {args.students} students -> /{api_name}, {runs} training"
             if args.rounds > 1:
                 title += f" ({args.rounds} rounds pooled)"

@@ -39,7 +39,7 @@ from torch import nn
 
 from mnist_demo.checkpoint import save_checkpoint
 from mnist_demo.constants import CLASS_NAMES, HIDDEN_SIZE
-from mnist_demo.data import MNISTTensors, load_mnist, normalize
+from mnist_demo.data import MNISTTensors, load_mnist
 from mnist_demo.model import make_model
 from mnist_demo.predict import shipped_model
 from mnist_demo.train import (
@@ -554,20 +554,32 @@ def ensure_result(record: RunRecord, test_set: MNISTTensors) -> RunResult | None
     return record.result
 
 
-def count_dead_units(model: nn.Module, dataset: MNISTTensors, batch_size: int = 2000) -> int:
+def count_dead_units(model: nn.Module, dataset: MNISTTensors) -> int:
     """Hidden ReLU units that output 0 for every image of `dataset`.
 
     Such a unit has gradient 0 for every image too (ReLU is flat below 0), so no later step
     can bring it back: it has "died", typically after a step so large that its bias or
     weights were thrown far negative.
     """
+    return logits_and_dead_units(model, dataset)[1]
+
+
+def logits_and_dead_units(model: nn.Module, dataset: MNISTTensors) -> tuple[torch.Tensor, int]:
+    """`predict_dataset`'s logits (N, 10), and the dead ReLU units seen in the same pass.
+
+    A forward hook on `model.relu` looks at the hidden layer's output of every batch.
+    """
     alive = torch.zeros(model.fc1.out_features, dtype=torch.bool)
-    with torch.no_grad():
-        for start in range(0, len(dataset), batch_size):  # in batches: no 31 MB temporaries
-            images = normalize(dataset.images[start : start + batch_size])  # (B, 1, 28, 28)
-            hidden = torch.relu(model.fc1(images.flatten(1)))  # (B, hidden)
-            alive |= hidden.amax(dim=0) > 0
-    return int((~alive).sum())
+
+    def note_alive(module, inputs, output) -> None:  # output: (batch, hidden)
+        alive.logical_or_(output.amax(dim=0) > 0)
+
+    hook = model.relu.register_forward_hook(note_alive)
+    try:
+        logits = predict_dataset(model, dataset)
+    finally:
+        hook.remove()
+    return logits, int((~alive).sum())
 
 
 def learnt_nothing_note(record: RunRecord) -> str | None:
@@ -595,8 +607,9 @@ def learnt_nothing_note(record: RunRecord) -> str | None:
 def evaluate_run(
     model: nn.Module, test_set: MNISTTensors, gallery_size: int = GALLERY_SIZE
 ) -> RunResult:
-    """Accuracy, confusion matrix and the most confident mistakes on a test set."""
-    logits = predict_dataset(model, test_set)  # (N, 10)
+    """Accuracy, confusion matrix, the most confident mistakes and the dead ReLU units on a
+    test set (one pass over it)."""
+    logits, dead_units = logits_and_dead_units(model, test_set)  # (N, 10), int
     confidences, predictions = torch.softmax(logits, dim=1).max(dim=1)  # (N,), (N,)
     targets = test_set.labels
     wrong = (predictions != targets).nonzero().squeeze(1)  # indices of the mistakes
@@ -616,7 +629,7 @@ def evaluate_run(
         confusion=confusion_matrix(targets, predictions),
         mistakes=mistakes,
         test_images=len(test_set),
-        dead_units=count_dead_units(model, test_set),
+        dead_units=dead_units,
         hidden_units=model.fc1.out_features,
     )
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from mnist_demo import train as train_module
 from mnist_demo import training_session as ts
 from mnist_demo.checkpoint import load_model, load_state_dict
+from mnist_demo.data import normalize
 from mnist_demo.model import make_model
 from mnist_demo.predict import shipped_model
 from mnist_demo.train import train
@@ -388,7 +389,7 @@ def test_dead_relu_units_are_counted():
     with torch.no_grad():
         model.fc1.bias[:5] = -1e6  # five units pushed far below 0
     assert ts.count_dead_units(model, images) == 5
-    hidden = torch.relu(model.fc1(ts.normalize(images.images).flatten(1)))
+    hidden = torch.relu(model.fc1(normalize(images.images).flatten(1)))
     assert int((hidden.sum(dim=0) == 0).sum()) == 5  # the same, from PyTorch directly
 
 
