@@ -1,17 +1,30 @@
 """The Draw tab's handler, called directly: what a stroke shows."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mnist_demo.model import make_model
-from mnist_demo.ui.draw_tab import EMPTY_MESSAGE, classify_drawing, model_code, probability_frame
+from mnist_demo.ui.draw_tab import (
+    BAR_COLUMNS,
+    EMPTY_MESSAGE,
+    bar_data,
+    classify_drawing,
+    model_code,
+)
 
 from drawings import CENTERED, canvas_data_url, draw_layer, sketchpad_value
+
+
+def as_frame(bars: dict) -> pd.DataFrame:
+    """The bar chart's data as a DataFrame, to read it by column."""
+    return pd.DataFrame(bars["data"], columns=bars["columns"])
 
 
 def test_a_stroke_shows_the_digit_bars_image_and_numbers():
     headline, bars, seen, numbers = classify_drawing(sketchpad_value(draw_layer(7, CENTERED)))
     assert "**7**" in headline
+    bars = as_frame(bars)
     assert list(bars["digit"]) == [str(d) for d in range(10)]
     assert bars["probability"].sum() == pytest.approx(1.0, abs=1e-4)
     assert (bars["kind"] == "top guess").sum() == 1 and bars.loc[7, "kind"] == "top guess"
@@ -23,7 +36,7 @@ def test_a_stroke_shows_the_digit_bars_image_and_numbers():
 def test_empty_canvas_shows_draw_a_digit_not_a_prediction():
     headline, bars, seen, numbers = classify_drawing(None)
     assert headline == EMPTY_MESSAGE
-    assert bars["probability"].sum() == 0  # no made-up prediction
+    assert as_frame(bars)["probability"].sum() == 0  # no made-up prediction
     assert "<img" not in seen and len(numbers) == 0
     blank = {
         "background": np.full((280, 280, 4), 255, np.uint8),
@@ -35,10 +48,13 @@ def test_empty_canvas_shows_draw_a_digit_not_a_prediction():
 
 def test_a_students_own_model_is_used_for_their_session_only():
     drawing = sketchpad_value(draw_layer(7, CENTERED))
-    shipped = classify_drawing(drawing, {"draw_model": None})[1]["probability"]
-    own = classify_drawing(drawing, {"draw_model": make_model(seed=0)})[1]["probability"]
-    assert not np.allclose(shipped, own)
-    assert np.allclose(classify_drawing(drawing, {"draw_model": None})[1]["probability"], shipped)
+
+    def probabilities(session: dict) -> pd.Series:
+        return as_frame(classify_drawing(drawing, session)[1])["probability"]
+
+    shipped = probabilities({"draw_model": None})
+    assert not np.allclose(shipped, probabilities({"draw_model": make_model(seed=0)}))
+    assert np.allclose(probabilities({"draw_model": None}), shipped)
 
 
 def test_non_images_become_a_gradio_error():
@@ -49,8 +65,28 @@ def test_non_images_become_a_gradio_error():
 
 
 def test_bar_data_marks_the_top_digit():
-    frame = probability_frame([0.1] * 3 + [0.7] + [0.0] * 6)
+    frame = as_frame(bar_data([0.1] * 3 + [0.7] + [0.0] * 6))
     assert frame.loc[3, "kind"] == "top guess"
+    assert (frame["kind"] == "top guess").sum() == 1
+
+
+@pytest.mark.parametrize(
+    "probabilities", [None, [0.1] * 3 + [0.7] + [0.0] * 6, [9.26e-11] * 9 + [1.0]]
+)
+def test_bar_data_is_what_gradio_sends_for_the_same_dataframe(probabilities):
+    """The bar chart's data is built without pandas, in the form gr.BarPlot makes of a
+    DataFrame: the browser gets the same columns, rows, column kinds and mark."""
+    import gradio as gr
+
+    ours = bar_data(probabilities)
+    plot = gr.BarPlot(x="digit", y="probability", color="kind")
+    gradios = plot.postprocess(pd.DataFrame(ours["data"], columns=BAR_COLUMNS)).model_dump()
+    assert plot.postprocess(ours) == ours  # sent as it is
+    assert {key: ours[key] for key in ("columns", "datatypes", "mark")} == {
+        key: gradios[key] for key in ("columns", "datatypes", "mark")
+    }
+    assert [row[0::2] for row in ours["data"]] == [row[0::2] for row in gradios["data"]]
+    assert np.allclose([row[1] for row in ours["data"]], [row[1] for row in gradios["data"]])
 
 
 def test_model_code_shows_both_forms_and_the_parameter_count():
@@ -65,7 +101,7 @@ def test_what_the_pad_sends_is_classified_like_the_drawing_itself():
     from_pad = classify_drawing(canvas_data_url(layer))
     assert "**7**" in from_pad[0]
     assert from_pad[0] == classify_drawing(layer)[0]
-    assert from_pad[1].equals(classify_drawing(layer)[1])
+    assert from_pad[1] == classify_drawing(layer)[1]
 
 
 def test_a_cleared_pad_sends_an_empty_string_and_gets_draw_a_digit():

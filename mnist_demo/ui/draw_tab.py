@@ -30,22 +30,30 @@ PAD_ID = "draw-pad"
 EMPTY_MESSAGE = "### ✏️ Draw a digit (0-9) on the canvas\nThe network's answer appears here."
 
 
-def probability_frame(probabilities: list[float] | None) -> pd.DataFrame:
+BAR_COLUMNS = ["digit", "probability", "kind"]
+BAR_KINDS = {"digit": "nominal", "probability": "quantitative", "kind": "nominal"}
+NUMBER_COLUMNS = ["digit", "logit", "softmax", "log_softmax"]
+
+
+def bar_data(probabilities: list[float] | None) -> dict:
     """Data for the bar chart: one row per digit; the most likely digit stands out.
 
     With no prediction every bar is 0. Digit 0 is still labelled "top guess" then (at
     height 0, invisible): the browser updates the chart in place and only ever colours the
     kinds it saw first, so both kinds must be there from the start.
+
+    The rows come in the form gr.BarPlot sends to the browser (what its postprocess makes
+    of a pandas DataFrame with these columns: the columns, the rows, each column's kind and
+    the mark). Built directly, because on every stroke of every student the DataFrame and
+    its JSON took ~0.4 ms of the answer's ~2.5 ms of Python; this takes ~0.01 ms.
     """
     probabilities = probabilities or [0.0] * len(CLASS_NAMES)
     top = int(np.argmax(probabilities))
-    return pd.DataFrame(
-        {
-            "digit": CLASS_NAMES,
-            "probability": probabilities,
-            "kind": ["top guess" if i == top else "other digits" for i in range(len(CLASS_NAMES))],
-        }
-    )
+    rows = [
+        [digit, probability, "top guess" if i == top else "other digits"]
+        for i, (digit, probability) in enumerate(zip(CLASS_NAMES, probabilities, strict=True))
+    ]
+    return {"columns": BAR_COLUMNS, "data": rows, "datatypes": BAR_KINDS, "mark": "bar"}
 
 
 def significant(values: list[float], digits: int = 3) -> list[float]:
@@ -56,10 +64,12 @@ def significant(values: list[float], digits: int = 3) -> list[float]:
 def numbers_table(prediction: Prediction | None) -> pd.DataFrame:
     """The lesson's three views of the same output: logits, softmax and log_softmax.
 
-    Tiny probabilities are shown as they are (e.g. 9.3e-11), not rounded to 0.
+    Tiny probabilities are shown as they are (e.g. 9.3e-11), not rounded to 0. A pandas
+    DataFrame, unlike the bars (see `bar_data`): for any other value, gr.Dataframe's
+    postprocess looks for the polars package on disk, on every stroke.
     """
     if prediction is None:
-        return pd.DataFrame(columns=["digit", "logit", "softmax", "log_softmax"])
+        return pd.DataFrame(columns=NUMBER_COLUMNS)
     return pd.DataFrame(
         {
             "digit": CLASS_NAMES,
@@ -116,12 +126,12 @@ def classify_drawing(canvas, session: dict | None = None):
     try:
         prediction = predict(canvas, model)
     except EmptyCanvasError:
-        return EMPTY_MESSAGE, probability_frame(None), seen_html(None), numbers_table(None)
+        return EMPTY_MESSAGE, bar_data(None), seen_html(None), numbers_table(None)
     except ValueError as error:
         raise gr.Error(str(error)) from error
     return (
         headline(prediction),
-        probability_frame(prediction.probabilities.tolist()),
+        bar_data(prediction.probabilities.tolist()),
         seen_html(prediction.image),
         numbers_table(prediction),
     )
@@ -261,7 +271,7 @@ def build_draw_tab(session: gr.State) -> gr.HTML:
         with gr.Column(scale=1, min_width=300):
             answer = gr.Markdown(EMPTY_MESSAGE, elem_id="draw-answer")
             bars = gr.BarPlot(
-                probability_frame(None),
+                bar_data(None),
                 x="digit",
                 y="probability",
                 color="kind",
