@@ -122,12 +122,16 @@ def test_use_in_draw_changes_this_sessions_predictions_only(mnist_dir):
     mine, theirs = new_session(), new_session()
     train(mine, optimizer="sgd", lr=1e-4, amount=5)  # barely trained: answers differ
     (record,) = ts.runs_of(mine)
-    before = classify_drawing(drawing(), mine)[1]["probability"].tolist()
+
+    def probabilities(session: dict) -> list[float]:
+        bars = classify_drawing(drawing(), session)[1]
+        return [probability for _, probability, _ in bars["data"]]
+
+    before = probabilities(mine)
     text, session = train_tab.use_in_draw(record.run_id, mine)
     assert session is mine and mine["draw_model"] is record.model
     assert f"run #{record.run_id}" in text
-    after = classify_drawing(drawing(), mine)[1]["probability"].tolist()
-    others = classify_drawing(drawing(), theirs)[1]["probability"].tolist()
+    after, others = probabilities(mine), probabilities(theirs)
     assert after != pytest.approx(before, abs=1e-3)
     assert others == pytest.approx(before)  # the shipped model, as before
     text, _ = train_tab.use_shipped(mine)
