@@ -40,6 +40,7 @@ from torch import nn
 from mnist_demo.checkpoint import save_checkpoint
 from mnist_demo.constants import CLASS_NAMES, HIDDEN_SIZE
 from mnist_demo.data import MNISTTensors, load_mnist
+from mnist_demo.drawing_first import DRAWING
 from mnist_demo.model import make_model
 from mnist_demo.predict import shipped_model
 from mnist_demo.train import (
@@ -416,7 +417,8 @@ def run_training(
 
     The training runs in its own thread at the lowest CPU priority (`lower_priority`), so
     that a class drawing in the Draw tab is served first and training takes the CPU left
-    over.
+    over; between two steps it also waits while a stroke is being answered
+    (`mnist_demo.drawing_first`).
     The record ends as FINISHED, CAPPED (the clock ran out: `max_seconds`, default
     MAX_SECONDS) or DIVERGED (loss NaN, infinite or exploding: no model kept), with `result`
     measured on the whole test set (except for DIVERGED).
@@ -485,6 +487,7 @@ def _train_run(
                 )
             if progress.step == progress.total_steps:
                 break
+            DRAWING.wait_until_quiet()  # a stroke being answered goes first (drawing_first.py)
             if stop.is_set():  # the student pressed Stop: the weights are a whole step's
                 record.message = (
                     f"Stopped by you after {record.step:,} of {record.total_steps:,} steps; "

@@ -18,6 +18,7 @@ from PIL import Image
 
 from mnist_demo import model as model_module
 from mnist_demo.constants import CLASS_NAMES
+from mnist_demo.drawing_first import DRAWING
 from mnist_demo.model import MNISTClassifier, count_parameters
 from mnist_demo.predict import Prediction, predict, shipped_model
 from mnist_demo.preprocess import EmptyCanvasError
@@ -304,7 +305,8 @@ def build_draw_tab(session: gr.State) -> gr.HTML:
 
     def answer_stroke(canvas: str, session: dict):
         """classify_drawing(), with the answer already in the form the browser receives."""
-        return as_sent(outputs, classify_drawing(canvas, session))
+        with DRAWING.answering():
+            return as_sent(outputs, classify_drawing(canvas, session))
 
     # One hand-over to a worker thread per stroke, not six. Gradio would pass the pad's
     # value, and then each of the four outputs, through a worker thread of its own. While
