@@ -6,7 +6,6 @@ import pytest
 
 from mnist_demo.model import make_model
 from mnist_demo.ui.draw_tab import (
-    BAR_COLUMNS,
     EMPTY_MESSAGE,
     bar_data,
     classify_drawing,
@@ -71,17 +70,25 @@ def test_bar_data_marks_the_top_digit():
 
 
 @pytest.mark.parametrize(
-    "probabilities", [None, [0.1] * 3 + [0.7] + [0.0] * 6, [9.26e-11] * 9 + [1.0]]
+    "probabilities", [[0.1] * 3 + [0.7] + [0.0] * 6, [9.26e-11] * 9 + [1.0 - 9 * 9.26e-11]]
 )
 def test_bar_data_is_what_gradio_sends_for_the_same_dataframe(probabilities):
     """The bar chart's data is built without pandas, in the form gr.BarPlot makes of a
     DataFrame: the browser gets the same columns, rows, column kinds and mark."""
     import gradio as gr
 
-    ours = bar_data(probabilities)
+    top = int(np.argmax(probabilities))
+    frame = pd.DataFrame(  # the chart's data the usual way, independently of bar_data
+        {
+            "digit": [str(digit) for digit in range(10)],
+            "probability": probabilities,
+            "kind": ["top guess" if digit == top else "other digits" for digit in range(10)],
+        }
+    )
     plot = gr.BarPlot(x="digit", y="probability", color="kind")
-    gradios = plot.postprocess(pd.DataFrame(ours["data"], columns=BAR_COLUMNS)).model_dump()
-    assert plot.postprocess(ours) == ours  # sent as it is
+    gradios = plot.postprocess(frame).model_dump()
+    ours = bar_data(probabilities)
+    assert plot.postprocess(ours) == ours  # Gradio sends a dict on as it is
     assert {key: ours[key] for key in ("columns", "datatypes", "mark")} == {
         key: gradios[key] for key in ("columns", "datatypes", "mark")
     }
