@@ -42,7 +42,6 @@ from mnist_demo.constants import CLASS_NAMES, HIDDEN_SIZE
 from mnist_demo.data import MNISTTensors, load_mnist
 from mnist_demo.model import make_model
 from mnist_demo.predict import shipped_model
-from mnist_demo.stroke_counter import STROKES
 from mnist_demo.train import (
     OPTIMIZERS,
     TrainConfig,
@@ -417,8 +416,7 @@ def run_training(
 
     The training runs in its own thread at the lowest CPU priority (`lower_priority`), so
     that a class drawing in the Draw tab is served first and training takes the CPU left
-    over; between two steps it also waits while a stroke is being answered
-    (`mnist_demo.stroke_counter`).
+    over.
     The record ends as FINISHED, CAPPED (the clock ran out: `max_seconds`, default
     MAX_SECONDS) or DIVERGED (loss NaN, infinite or exploding: no model kept), with `result`
     measured on the whole test set (except for DIVERGED).
@@ -502,7 +500,6 @@ def _train_run(
                     f"{progress.total_steps:,} steps (the class shares two CPU cores)."
                 )
                 break
-            STROKES.wait_for_none()  # strokes being answered go first (stroke_counter.py)
         if status == FINISHED:
             record.message = f"Trained {record.step:,} steps in {record.elapsed:.1f} s."
         model.eval()

@@ -21,7 +21,6 @@ from mnist_demo.constants import CLASS_NAMES
 from mnist_demo.model import MNISTClassifier, count_parameters
 from mnist_demo.predict import Prediction, predict, shipped_model
 from mnist_demo.preprocess import EmptyCanvasError
-from mnist_demo.stroke_counter import STROKES
 
 CANVAS_SIZE = 280  # a small canvas: cheap to send on every stroke, 10x MNIST's 28
 BRUSH_SIZE = 12  # brush radius in canvas pixels: strokes about as thick as MNIST's
@@ -306,8 +305,7 @@ def build_draw_tab(session: gr.State) -> gr.HTML:
 
     def answer_stroke(canvas: str, session: dict):
         """classify_drawing(), with the answer already in the form the browser receives."""
-        with STROKES.answering():  # training waits between steps meanwhile
-            return as_sent(outputs, classify_drawing(canvas, session))
+        return as_sent(outputs, classify_drawing(canvas, session))
 
     # One hand-over to a worker thread per stroke, not six. Gradio would pass the pad's
     # value, and then each of the four outputs, through a worker thread of its own. While
