@@ -87,6 +87,9 @@ def test_a_run_streams_progress_then_shows_its_results(mnist_dir, monkeypatch):
     (record,) = ts.runs_of(session)
     assert final[CHOICES].choices == [(record.label, record.run_id)]
     assert session["draw_model"] is None  # training never swaps the Draw model by itself
+    # The first update that says the run has ended already lets the student pick it.
+    first_end = next(o for o in outputs if "Trained 100 steps" in o[STATUS])
+    assert first_end[CHOICES].choices == [(record.label, record.run_id)]
 
 
 def test_stop_then_shows_what_the_stopped_run_learnt(mnist_dir):

@@ -252,8 +252,13 @@ def _show_end(session: dict, record: RunRecord):
 
 def _ending(session: dict, status: str, choices, result, confusion, gallery):
     """The last two updates of a run event: the plots first, then everything (plots again,
-    see `_plot`). The last one is also what an API caller gets as the result."""
-    yield (status, *_plots(session), *_SKIP[3:])
+    see `_plot`). The last one is also what an API caller gets as the result.
+
+    The run choices come with the first, together with the status that says the run has
+    ended: a student who clicked "Use this model" between the two got "Pick a run that has
+    finished" (seen in the browser test).
+    """
+    yield (status, *_plots(session), choices, *_SKIP[4:])
     yield (status, *_plots(session, force=True), choices, result, confusion, gallery, session)
 
 
