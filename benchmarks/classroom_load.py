@@ -106,6 +106,18 @@ def memory_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
+def proportional_mb(pid: int) -> tuple[float, int]:
+    """(memory of a process and its children, how many processes), in MB (Linux PSS: each
+    page shared by n processes counts 1/n in each, so the sum is what they use together)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    total = 0.0
+    for process in [pid, *map(int, children)]:
+        for line in Path(f"/proc/{process}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                total += int(line.split()[1]) / 1024
+    return total, 1 + len(children)
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far."""
     stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -516,6 +528,11 @@ def main() -> None:
             current, peak = memory_mb(server.pid)
             print(
                 f"\nserver memory: peak {peak:,.0f} MB, now {current:,.0f} MB (target: peak < 1,500 MB)"
+            )
+            together, processes = proportional_mb(server.pid)
+            print(
+                f"  now, with its {processes - 1} child process(es) (the Draw tab's stroke process"
+                f"): {together:,.0f} MB (PSS: pages they share counted once)"
             )
     finally:
         if server is not None:

@@ -20,7 +20,7 @@ from PIL import Image
 from mnist_demo.data import MNISTNotFoundError
 from mnist_demo.training_session import shared_data
 from mnist_demo.ui.cross_entropy_tab import build_cross_entropy_tab
-from mnist_demo.ui.draw_tab import build_draw_tab
+from mnist_demo.ui.draw_tab import answer_strokes_in_a_process, build_draw_tab
 from mnist_demo.ui.train_tab import build_train_tab
 
 # Gradio's queue rebuilds a pandas table of up to 10,000 past events after every event,
@@ -117,6 +117,7 @@ def prepare_to_serve() -> None:
     """
     with contextlib.suppress(MNISTNotFoundError):  # the Train tab will say what to do
         shared_data()
+    answer_strokes_in_a_process()  # a fork of this process: before the server's threads
     gc.collect()
     gc.freeze()
 

@@ -21,6 +21,7 @@ from mnist_demo.constants import CLASS_NAMES
 from mnist_demo.model import MNISTClassifier, count_parameters
 from mnist_demo.predict import Prediction, predict, shipped_model
 from mnist_demo.preprocess import EmptyCanvasError
+from mnist_demo.ui.stroke_process import StrokeProcess, StrokeProcessGone
 
 CANVAS_SIZE = 280  # a small canvas: cheap to send on every stroke, 10x MNIST's 28
 BRUSH_SIZE = 12  # brush radius in canvas pixels: strokes about as thick as MNIST's
@@ -250,6 +251,21 @@ element.querySelector('.clear').addEventListener('click', () => {
 """
 
 
+_stroke_process: StrokeProcess | None = None  # see answer_strokes_in_a_process
+_shipped_model_answer = None  # what the process computes for a stroke: set by build_draw_tab
+
+
+def answer_strokes_in_a_process() -> None:
+    """From now on, strokes answered with the shipped model are answered in a process of
+    their own (mnist_demo/ui/stroke_process.py says why). Call it after `build_draw_tab`
+    and before the server starts: the process is a fork of this one."""
+    global _stroke_process  # noqa: PLW0603
+    if _shipped_model_answer is None:
+        raise RuntimeError("build the Draw tab (build_draw_tab) before starting its process")
+    shipped_model()  # loaded before the fork, so the process has it too
+    _stroke_process = StrokeProcess(_shipped_model_answer)
+
+
 def build_draw_tab(session: gr.State) -> gr.HTML:
     """The tab's components and events; call inside `with gr.Tab(...)`. Returns the pad."""
     gr.Markdown(
@@ -304,8 +320,29 @@ def build_draw_tab(session: gr.State) -> gr.HTML:
     outputs = [answer, bars, seen, numbers]
 
     def answer_stroke(canvas: str, session: dict):
-        """classify_drawing(), with the answer already in the form the browser receives."""
+        """classify_drawing(), with the answer already in the form the browser receives.
+
+        With the shipped model, in the stroke process once `answer_strokes_in_a_process`
+        has started it; a student's own model answers here, in the server.
+        """
+        if _stroke_process is not None and not (session or {}).get("draw_model"):
+            try:
+                answer = _stroke_process.ask(canvas)
+            except StrokeProcessGone:
+                pass  # answered here instead (and a real error is raised here)
+            else:
+                if isinstance(answer, str):  # the student's error message
+                    raise gr.Error(answer)
+                return answer
         return as_sent(outputs, classify_drawing(canvas, session))
+
+    global _shipped_model_answer  # noqa: PLW0603 (the process needs these outputs)
+
+    def _shipped_model_answer(canvas) -> list | str:
+        try:
+            return as_sent(outputs, classify_drawing(canvas))
+        except gr.Error as error:
+            return str(error.message)
 
     # One hand-over to a worker thread per stroke, not six. Gradio would pass the pad's
     # value, and then each of the four outputs, through a worker thread of its own. While
