@@ -102,10 +102,14 @@ def serving(demo, **launch_options):
 def launched_app(tmp_path_factory, mnist_dir):
     """The whole app, launched with its hosting options on a free port; yields its URL."""
     os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
+    from mnist_demo.ui import draw_tab
     from mnist_demo.ui.app import build_demo, launch_options
     from mnist_demo.ui.draw_tab import answer_strokes_in_a_process
 
     demo = build_demo()
     answer_strokes_in_a_process()  # as app.py's prepare_to_serve does
-    with serving(demo, **launch_options()) as url:
-        yield url
+    try:
+        with serving(demo, **launch_options()) as url:
+            yield url
+    finally:
+        draw_tab._stroke_process = None  # later tests answer in their own process

@@ -40,7 +40,8 @@ def test_the_process_answers_as_the_server_would(stroke, monkeypatch):
     monkeypatch.setattr(draw_tab._stroke_process, "ask", lambda c: asked.append(c) or real_ask(c))
     for canvas in (SEVEN, ""):
         assert handler(canvas, {}) == in_the_server(canvas, {})
-    assert asked == [SEVEN, ""]  # both were answered by the process
+    assert asked == [SEVEN, ""]  # both were sent to the process...
+    assert draw_tab._stroke_process.ask(SEVEN) == in_the_server(SEVEN, {})  # ...and it answers
     assert "The network says **7**" in handler(SEVEN, {})[0]
 
 
@@ -51,6 +52,7 @@ def test_a_bad_drawing_gets_the_same_message(stroke):
     with pytest.raises(gr.Error) as from_server:
         in_the_server(DAMAGED, {})
     assert from_process.value.message == from_server.value.message
+    assert draw_tab._stroke_process.ask(DAMAGED) == from_server.value.message  # from the process
 
 
 def test_a_students_own_model_answers_in_the_server(stroke, monkeypatch):

@@ -33,9 +33,11 @@ def test_mnist_is_read_before_the_class_arrives(mnist_dir, monkeypatch):
     import gc
 
     from mnist_demo import data
+    from mnist_demo.ui import app
     from mnist_demo.ui.app import prepare_to_serve
 
     monkeypatch.setattr(gc, "freeze", lambda: None)  # keep the test process collectable
+    monkeypatch.setattr(app, "answer_strokes_in_a_process", lambda: None)  # no fork here
     data._load_cached.cache_clear()
     prepare_to_serve()
     assert data._load_cached.cache_info().currsize == 2  # the training and the test set
@@ -46,6 +48,7 @@ def test_without_mnist_the_app_still_starts(tmp_path, monkeypatch):
 
     from torchvision.datasets import MNIST
 
+    from mnist_demo.ui import app
     from mnist_demo.ui.app import prepare_to_serve
 
     def no_network(self):
@@ -53,5 +56,6 @@ def test_without_mnist_the_app_still_starts(tmp_path, monkeypatch):
 
     monkeypatch.setattr(MNIST, "download", no_network)
     monkeypatch.setattr(gc, "freeze", lambda: None)
+    monkeypatch.setattr(app, "answer_strokes_in_a_process", lambda: None)  # no fork here
     monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path))
     prepare_to_serve()  # no exception: the Train tab explains, the other tabs work

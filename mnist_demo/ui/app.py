@@ -113,13 +113,14 @@ def prepare_to_serve() -> None:
     Reading MNIST (torchvision's import, 70,000 images into tensors) holds Python's lock for
     about 2 s: done in the first student's run instead, every student waits. Python's full
     garbage collections otherwise walk everything loaded so far and paused the server for
-    ~300 ms under a class's load.
+    ~300 ms under a class's load. Then the Draw tab's stroke process is forked.
     """
     with contextlib.suppress(MNISTNotFoundError):  # the Train tab will say what to do
         shared_data()
-    answer_strokes_in_a_process()  # a fork of this process: before the server's threads
     gc.collect()
     gc.freeze()
+    # Forked last, from the loaded and frozen process: its memory stays shared with ours.
+    answer_strokes_in_a_process()
 
 
 def launch_options() -> dict:

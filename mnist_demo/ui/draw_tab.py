@@ -20,7 +20,7 @@ from mnist_demo import model as model_module
 from mnist_demo.constants import CLASS_NAMES
 from mnist_demo.model import MNISTClassifier, count_parameters
 from mnist_demo.predict import Prediction, predict, shipped_model
-from mnist_demo.preprocess import EmptyCanvasError
+from mnist_demo.preprocess import MAX_DATA_URL_LENGTH, EmptyCanvasError
 from mnist_demo.ui.stroke_process import StrokeProcess, StrokeProcessGone
 
 CANVAS_SIZE = 280  # a small canvas: cheap to send on every stroke, 10x MNIST's 28
@@ -325,7 +325,8 @@ def build_draw_tab(session: gr.State) -> gr.HTML:
         With the shipped model, in the stroke process once `answer_strokes_in_a_process`
         has started it; a student's own model answers here, in the server.
         """
-        if _stroke_process is not None and not (session or {}).get("draw_model"):
+        small_enough = isinstance(canvas, str) and len(canvas) <= MAX_DATA_URL_LENGTH
+        if _stroke_process is not None and small_enough and not (session or {}).get("draw_model"):
             try:
                 answer = _stroke_process.ask(canvas)
             except StrokeProcessGone:

@@ -20,10 +20,11 @@ from then on, and the caller answers in its own process: slower under load, neve
 
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable
 
-ANSWER_TIMEOUT = 10.0  # seconds; a stroke takes ~2 ms, so a process this slow is stuck
+ANSWER_TIMEOUT = 10.0  # seconds; a stroke takes ~2-4 ms, so a process this slow is stuck
 
 
 class StrokeProcessGone(RuntimeError):
@@ -46,7 +47,9 @@ class StrokeProcess:
 
     def ask(self, canvas):
         """`answer(canvas)`, computed in the process. Raises `StrokeProcessGone`."""
-        with self._lock:
+        if not self._lock.acquire(timeout=ANSWER_TIMEOUT):  # a stroke before is stuck
+            raise StrokeProcessGone(f"the stroke process is busy for over {ANSWER_TIMEOUT:g} s")
+        try:
             if not self.alive:
                 raise StrokeProcessGone("the stroke process has stopped")
             try:
@@ -57,7 +60,10 @@ class StrokeProcess:
             except (OSError, EOFError, TimeoutError) as error:
                 self.alive = False
                 self._process.kill()
+                self._process.join()
                 raise StrokeProcessGone(f"the stroke process has stopped ({error})") from error
+        finally:
+            self._lock.release()
         if failed:  # `answer` raised: the caller answers again, and sees the real error
             raise StrokeProcessGone(answer)
         return answer
@@ -68,6 +74,7 @@ def _answer_strokes(answer: Callable[[object], object], connection) -> None:
     import torch
 
     torch.set_num_threads(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C stops the server; it ends us
     # A fork keeps copies of every file the server had open, pipes to other programs
     # included (a test's browser driver waited for one to close). Keep only the pipe.
     os.closerange(3, connection.fileno())
