@@ -319,6 +319,10 @@ def build_draw_tab(session: gr.State) -> gr.HTML:
 
     outputs = [answer, bars, seen, numbers]
 
+    def answer_here(canvas, session: dict | None = None) -> list:
+        """classify_drawing(), in the form the browser receives, computed in this process."""
+        return as_sent(outputs, classify_drawing(canvas, session))
+
     def answer_stroke(canvas: str, session: dict):
         """classify_drawing(), with the answer already in the form the browser receives.
 
@@ -326,7 +330,8 @@ def build_draw_tab(session: gr.State) -> gr.HTML:
         has started it; a student's own model answers here, in the server.
         """
         small_enough = isinstance(canvas, str) and len(canvas) <= MAX_DATA_URL_LENGTH
-        if _stroke_process is not None and small_enough and not (session or {}).get("draw_model"):
+        in_the_process = _stroke_process is not None and _stroke_process.alive
+        if in_the_process and small_enough and not (session or {}).get("draw_model"):
             try:
                 answer = _stroke_process.ask(canvas)
             except StrokeProcessGone:
@@ -335,13 +340,13 @@ def build_draw_tab(session: gr.State) -> gr.HTML:
                 if isinstance(answer, str):  # the student's error message
                     raise gr.Error(answer)
                 return answer
-        return as_sent(outputs, classify_drawing(canvas, session))
+        return answer_here(canvas, session)
 
     global _shipped_model_answer  # noqa: PLW0603 (the process needs these outputs)
 
     def _shipped_model_answer(canvas) -> list | str:
         try:
-            return as_sent(outputs, classify_drawing(canvas))
+            return answer_here(canvas)
         except gr.Error as error:
             return str(error.message)
 
