@@ -1,13 +1,15 @@
 """Strokes answered in a process of their own: the same answers, errors and fallbacks."""
 
+import asyncio
 import os
 import signal
+import time
 
 import gradio as gr
 import pytest
 
 from mnist_demo.model import make_model
-from mnist_demo.ui import draw_tab
+from mnist_demo.ui import draw_tab, stroke_process
 from mnist_demo.ui.stroke_process import StrokeProcess, StrokeProcessGone
 
 from drawings import CENTERED, canvas_data_url, draw_layer
@@ -17,7 +19,15 @@ DAMAGED = SEVEN[:-200]  # a cut PNG
 
 
 @pytest.fixture
-def stroke(monkeypatch):
+def run():
+    """Runs a coroutine on one event loop for the whole test, as Gradio's server does."""
+    loop = asyncio.new_event_loop()
+    yield loop.run_until_complete
+    loop.close()
+
+
+@pytest.fixture
+def stroke(monkeypatch, run):
     """(the Draw tab's stroke handler, the same handler answering in the server)."""
     with gr.Blocks() as demo:
         draw_tab.build_draw_tab(gr.State({}))
@@ -25,58 +35,122 @@ def stroke(monkeypatch):
     monkeypatch.setattr(draw_tab, "_stroke_process", None)
     draw_tab.answer_strokes_in_a_process()
 
+    def in_the_process(canvas, session):
+        return run(handler(canvas, session))
+
     def in_the_server(canvas, session):
         with monkeypatch.context() as patch:
             patch.setattr(draw_tab, "_stroke_process", None)
-            return handler(canvas, session)
+            return run(handler(canvas, session))
 
-    return handler, in_the_server
+    yield in_the_process, in_the_server
+    draw_tab._stroke_process.stop("the test is over")
 
 
-def test_the_process_answers_as_the_server_would(stroke, monkeypatch):
+def test_the_process_answers_as_the_server_would(stroke, monkeypatch, run):
     handler, in_the_server = stroke
     asked = []
     real_ask = draw_tab._stroke_process.ask
-    monkeypatch.setattr(draw_tab._stroke_process, "ask", lambda c: asked.append(c) or real_ask(c))
+
+    async def counting_ask(canvas):
+        asked.append(canvas)
+        return await real_ask(canvas)
+
+    monkeypatch.setattr(draw_tab._stroke_process, "ask", counting_ask)
     for canvas in (SEVEN, ""):
         assert handler(canvas, {}) == in_the_server(canvas, {})
     assert asked == [SEVEN, ""]  # both were sent to the process...
-    assert draw_tab._stroke_process.ask(SEVEN) == in_the_server(SEVEN, {})  # ...and it answers
+    assert run(real_ask(SEVEN)) == in_the_server(SEVEN, {})  # ...and it answers
     assert "The network says **7**" in handler(SEVEN, {})[0]
 
 
-def test_a_bad_drawing_gets_the_same_message(stroke):
+def test_a_stroke_for_the_process_needs_no_worker_thread(stroke, monkeypatch):
+    """The handler awaits the process on Gradio's event loop: no thread waits for the GIL."""
+    import anyio.to_thread
+
+    handler, in_the_server = stroke
+    expected = in_the_server(SEVEN, {})  # this one does use a worker thread
+
+    async def no_worker_thread(function, *args, **kwargs):
+        pytest.fail(f"{function.__name__} was handed to a worker thread")
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", no_worker_thread)
+    assert handler(SEVEN, {}) == expected
+
+
+def test_a_bad_drawing_gets_the_same_message(stroke, run):
     handler, in_the_server = stroke
     with pytest.raises(gr.Error) as from_process:
         handler(DAMAGED, {})
     with pytest.raises(gr.Error) as from_server:
         in_the_server(DAMAGED, {})
     assert from_process.value.message == from_server.value.message
-    assert draw_tab._stroke_process.ask(DAMAGED) == from_server.value.message  # from the process
+    assert run(draw_tab._stroke_process.ask(DAMAGED)) == from_server.value.message
 
 
 def test_a_students_own_model_answers_in_the_server(stroke, monkeypatch):
     handler, in_the_server = stroke
-    monkeypatch.setattr(draw_tab._stroke_process, "ask", lambda canvas: pytest.fail("asked"))
+
+    async def must_not_ask(canvas):
+        pytest.fail("the stroke process was asked")
+
+    monkeypatch.setattr(draw_tab._stroke_process, "ask", must_not_ask)
     own = {"draw_model": make_model(seed=0)}
     assert handler(SEVEN, own) == in_the_server(SEVEN, own)
 
 
 def test_strokes_are_still_answered_after_the_process_dies(stroke):
     handler, in_the_server = stroke
+    assert handler(SEVEN, {}) == in_the_server(SEVEN, {})  # connected, then killed
     os.kill(draw_tab._stroke_process._process.pid, signal.SIGKILL)
     draw_tab._stroke_process._process.join()
     assert handler(SEVEN, {}) == in_the_server(SEVEN, {})
     assert draw_tab._stroke_process.alive is False
 
 
-def test_an_answer_that_raises_leaves_the_process_answering():
-    def answer(canvas):
-        if canvas is None:
-            raise KeyError("no canvas")
-        return canvas * 2
+def double(number):
+    """A stand-in for the Draw tab's answer: quick, except for "slow", and None raises."""
+    if number is None:
+        raise KeyError("no canvas")
+    if number == "slow":
+        time.sleep(0.2)
+    return number * 2
 
-    strokes = StrokeProcess(answer)
+
+@pytest.fixture
+def doubler():
+    strokes = StrokeProcess(double)
+    yield strokes
+    strokes.stop("the test is over")
+
+
+def test_an_answer_that_raises_leaves_the_process_answering(doubler, run):
     with pytest.raises(StrokeProcessGone, match="KeyError"):
-        strokes.ask(None)
-    assert strokes.ask(21) == 42 and strokes.alive
+        run(doubler.ask(None))
+    assert run(doubler.ask(21)) == 42 and doubler.alive
+
+
+def test_strokes_sent_together_each_get_their_own_answer(doubler, run):
+    async def many():
+        return await asyncio.gather(*(doubler.ask(number) for number in range(200)))
+
+    assert run(many()) == [2 * number for number in range(200)]
+
+
+def test_a_cancelled_stroke_does_not_shift_the_answers_after_it(doubler, run):
+    async def cancel_one_then_ask():
+        slow = asyncio.ensure_future(doubler.ask("slow"))
+        await asyncio.sleep(0.05)  # sent, and the process is working on it
+        slow.cancel()  # as Gradio does when a student's browser goes away
+        return await asyncio.gather(doubler.ask(1), doubler.ask(2))
+
+    assert run(cancel_one_then_ask()) == [2, 4]
+
+
+def test_a_hung_process_is_stopped_and_strokes_are_answered_elsewhere(doubler, run, monkeypatch):
+    monkeypatch.setattr(stroke_process, "ANSWER_TIMEOUT", 0.05)
+    with pytest.raises(StrokeProcessGone, match="stopped"):
+        run(doubler.ask("slow"))
+    assert not doubler.alive and not doubler._process.is_alive()
+    with pytest.raises(StrokeProcessGone, match="stopped"):
+        run(doubler.ask(1))

@@ -11,6 +11,7 @@ import base64
 import inspect
 from io import BytesIO
 
+import anyio.to_thread
 import gradio as gr
 import numpy as np
 import pandas as pd
@@ -323,24 +324,25 @@ def build_draw_tab(session: gr.State) -> gr.HTML:
         """classify_drawing(), in the form the browser receives, computed in this process."""
         return as_sent(outputs, classify_drawing(canvas, session))
 
-    def answer_stroke(canvas: str, session: dict):
+    async def answer_stroke(canvas: str, session: dict):
         """classify_drawing(), with the answer already in the form the browser receives.
 
         With the shipped model, in the stroke process once `answer_strokes_in_a_process`
-        has started it; a student's own model answers here, in the server.
+        has started it: a coroutine, so that waiting for the process takes no worker
+        thread. A student's own model answers here, in the server, in one worker thread.
         """
         small_enough = isinstance(canvas, str) and len(canvas) <= MAX_DATA_URL_LENGTH
         in_the_process = _stroke_process is not None and _stroke_process.alive
         if in_the_process and small_enough and not (session or {}).get("draw_model"):
             try:
-                answer = _stroke_process.ask(canvas)
+                answer = await _stroke_process.ask(canvas)
             except StrokeProcessGone:
                 pass  # answered here instead (and a real error is raised here)
             else:
                 if isinstance(answer, str):  # the student's error message
                     raise gr.Error(answer)
                 return answer
-        return answer_here(canvas, session)
+        return await anyio.to_thread.run_sync(answer_here, canvas, session)  # as Gradio would
 
     global _shipped_model_answer  # noqa: PLW0603 (the process needs these outputs)
 
@@ -350,7 +352,7 @@ def build_draw_tab(session: gr.State) -> gr.HTML:
         except gr.Error as error:
             return str(error.message)
 
-    # One hand-over to a worker thread per stroke, not six. Gradio would pass the pad's
+    # At most one hand-over to a worker thread per stroke, not six. Gradio would pass the pad's
     # value, and then each of the four outputs, through a worker thread of its own. While
     # a run trains in another thread, every hand-over may wait for Python's lock (the GIL),
     # so under a class's load the answers came ~2x later than those of a trivial endpoint
