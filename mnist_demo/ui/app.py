@@ -74,6 +74,12 @@ def ping(drawing: str = "") -> str:
     return "pong"
 
 
+async def ping_async(drawing: str = "") -> str:
+    """/ping as a coroutine: Gradio awaits it on its event loop, with no worker thread, as
+    it does the Draw tab's stroke handler. The floor for that kind of handler."""
+    return "pong"
+
+
 def build_demo() -> gr.Blocks:
     """Every tab in one Blocks, with a bounded queue."""
     # Many students share 2 cores: one thread per request, so parallel requests do not
@@ -101,6 +107,13 @@ def build_demo() -> gr.Blocks:
             api_name="ping",
             concurrency_limit=8,
             concurrency_id="ping",
+            api_visibility="undocumented",
+        )
+        gr.api(
+            ping_async,
+            api_name="ping_async",
+            concurrency_limit=8,
+            concurrency_id="ping_async",
             api_visibility="undocumented",
         )
     demo.queue(max_size=MAX_QUEUE_SIZE, default_concurrency_limit=4)
