@@ -116,9 +116,10 @@ def test_a_cleared_pad_sends_an_empty_string_and_gets_draw_a_digit():
 
 
 def test_a_stroke_is_answered_in_one_worker_thread_hand_over(monkeypatch):
-    """Gradio runs the handler in a worker thread; it must not also pass the pad's value and
-    each output through threads of their own (under load each hand-over waits for the GIL).
-    The browser still receives exactly what Gradio's own processing gives."""
+    """Answered in the server (no stroke process here), the handler takes one worker thread;
+    it must not also pass the pad's value and each output through threads of their own
+    (under load each hand-over waits for the GIL). The browser still receives exactly what
+    Gradio's own processing gives."""
     import asyncio
     import copy
 

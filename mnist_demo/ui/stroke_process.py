@@ -49,7 +49,9 @@ class StrokeProcess:
         )
         self._process.start()
         theirs.close()
-        self._streams = None  # (reader, writer) on the server's event loop, from the first ask
+        self._connected = None  # a task that opens the socket on the server's event loop
+        self._reader_task = None  # the task that reads the answers
+        self._writer = None
         self._waiting = collections.deque()  # one future per stroke sent and not yet answered
         self.alive = True
 
@@ -57,27 +59,38 @@ class StrokeProcess:
         """`answer(canvas)`, computed in the process. Raises `StrokeProcessGone`."""
         if not self.alive:
             raise StrokeProcessGone("the stroke process has stopped")
-        if self._streams is None:  # the first stroke: connect on the server's event loop
-            self._streams = asyncio.ensure_future(self._connect())
-        _, writer = await self._streams
-        answer = asyncio.get_running_loop().create_future()
-        self._waiting.append(answer)
+        loop = asyncio.get_running_loop()
+        if self._connected is None:  # the first stroke connects, on the server's event loop
+            self._connected = loop.create_task(self._connect())
+        if self._connected.get_loop() is not loop:
+            raise StrokeProcessGone("the stroke process serves another event loop")
+        answer = None
         try:
-            writer.write(message(canvas))
-            await writer.drain()  # waits only while the socket's buffer is full
-            # A stroke Gradio cancels here keeps its place in _waiting: answers stay in order.
+            # shield: a first stroke cancelled while connecting does not cancel the connection
+            await asyncio.shield(self._connected)
+            if not self.alive:
+                raise StrokeProcessGone("the stroke process has stopped")
+            answer = loop.create_future()
+            self._waiting.append(answer)
+            self._writer.write(message(canvas))
+            await self._writer.drain()  # waits only while over 64 KiB wait to be sent
+            # A stroke Gradio cancels keeps its place in _waiting: the answers stay in order.
             failed, value = await asyncio.wait_for(answer, ANSWER_TIMEOUT)
         except (OSError, TimeoutError) as error:
+            if answer is not None:
+                answer.cancel()  # this stroke is told below, not through its future
             self.stop(f"{type(error).__name__} {error}")
             raise StrokeProcessGone(f"the stroke process has stopped ({error})") from error
+        finally:
+            if answer is not None and not answer.done():  # cancelled before its answer
+                answer.cancel()
         if failed:  # `answer` raised: the caller answers again, and sees the real error
             raise StrokeProcessGone(value)
         return value
 
-    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        reader, writer = await asyncio.open_connection(sock=self._socket)
-        asyncio.get_running_loop().create_task(self._read_answers(reader))
-        return reader, writer
+    async def _connect(self) -> None:
+        reader, self._writer = await asyncio.open_connection(sock=self._socket)
+        self._reader_task = asyncio.get_running_loop().create_task(self._read_answers(reader))
 
     async def _read_answers(self, reader: asyncio.StreamReader) -> None:
         """Give each answer to the stroke that waits for it: the oldest one."""
@@ -88,10 +101,10 @@ class StrokeProcess:
                 if not self.alive:
                     return
                 waiting = self._waiting.popleft()
-                if not waiting.done():
+                if not waiting.done():  # not cancelled
                     waiting.set_result(answer)
-        except (OSError, asyncio.IncompleteReadError) as error:
-            self.stop(f"it closed its end ({error})")
+        except Exception as error:  # noqa: BLE001 (closed, cut or garbled: stop, never hang)
+            self.stop(f"its answers cannot be read ({type(error).__name__}: {error})")
 
     def stop(self, why: str) -> None:
         """Stop the process; strokes still waiting raise StrokeProcessGone (and are answered
@@ -100,7 +113,13 @@ class StrokeProcess:
             return
         self.alive = False
         self._process.kill()
-        self._process.join()
+        self._process.join(timeout=1)  # at once after a kill, unless the kernel is stuck
+        if self._reader_task is not None:
+            self._reader_task.cancel()
+        if self._writer is not None:
+            self._writer.close()
+        else:
+            self._socket.close()
         while self._waiting:
             waiting = self._waiting.popleft()
             if not waiting.done():
