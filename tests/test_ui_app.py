@@ -39,7 +39,12 @@ def test_mnist_is_read_before_the_class_arrives(mnist_dir, monkeypatch):
     monkeypatch.setattr(gc, "freeze", lambda: None)  # keep the test process collectable
     monkeypatch.setattr(app, "answer_strokes_in_a_process", lambda: None)  # no fork here
     data._load_cached.cache_clear()
-    prepare_to_serve()
+    thresholds = gc.get_threshold()
+    try:
+        prepare_to_serve()
+        assert gc.get_threshold() == app.GC_THRESHOLD  # rarer collections while serving
+    finally:
+        gc.set_threshold(*thresholds)  # the test process's own
     assert data._load_cached.cache_info().currsize == 2  # the training and the test set
 
 
@@ -56,6 +61,7 @@ def test_without_mnist_the_app_still_starts(tmp_path, monkeypatch):
 
     monkeypatch.setattr(MNIST, "download", no_network)
     monkeypatch.setattr(gc, "freeze", lambda: None)
+    monkeypatch.setattr(gc, "set_threshold", lambda *thresholds: None)
     monkeypatch.setattr(app, "answer_strokes_in_a_process", lambda: None)  # no fork here
     monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path))
     prepare_to_serve()  # no exception: the Train tab explains, the other tabs work

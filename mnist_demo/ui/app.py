@@ -46,6 +46,15 @@ MAX_QUEUE_SIZE = 200
 # than CACHE_CLEANUP[1] seconds go, so a long school day does not fill the disk.
 CACHE_CLEANUP = (600, 1800)
 
+# Python's garbage collector looks for unreachable cycles in "generations". The youngest is
+# examined every GC_THRESHOLD[0] new objects (Python's default: 700). At 60 requests a
+# second, objects of requests still in flight then outlived two young collections, reached
+# the oldest generation, and made full collections run every 10-15 s, each pausing the
+# whole server for 36-154 ms as the students' sessions grew (measured with gc.callbacks
+# under benchmarks/classroom_load.py: 18 full collections in 3 rounds). With 20,000, a
+# young collection takes ~8 ms (median) and the same 3 rounds ran no full collection.
+GC_THRESHOLD = (20_000, 10, 10)
+
 # Square pixels for the 28x28 preview (the pad has its own CSS, in draw_tab.py).
 CSS = """
 #draw-seen img { image-rendering: pixelated; }
@@ -126,12 +135,14 @@ def prepare_to_serve() -> None:
     Reading MNIST (torchvision's import, 70,000 images into tensors) holds Python's lock for
     about 2 s: done in the first student's run instead, every student waits. Python's full
     garbage collections otherwise walk everything loaded so far and paused the server for
-    ~300 ms under a class's load. Then the Draw tab's stroke process is forked.
+    ~300 ms under a class's load; from now on they are also rarer (GC_THRESHOLD). Then the
+    Draw tab's stroke process is forked.
     """
     with contextlib.suppress(MNISTNotFoundError):  # the Train tab will say what to do
         shared_data()
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
     # Forked last, from the loaded and frozen process: its memory stays shared with ours.
     answer_strokes_in_a_process()
 
