@@ -5,8 +5,8 @@
     python benchmarks/classroom_load.py --url http://127.0.0.1:7860  # an app already running
     python benchmarks/classroom_load.py --rounds 3 --duration 20  # phases taken in turns
 
-Starts the app of mnist_demo/ui/app.py in a child process and runs two phases, each
-`--duration` seconds after `--warmup` seconds that are not counted:
+Starts the app of mnist_demo/ui/app.py in a child process and runs two phases (more with
+`--phases`), each `--duration` seconds after `--warmup` seconds that are not counted:
 
 1. predict: N students each send their drawing to /predict every 0.5 s (as the browser's
    pad does: the canvas as a PNG data URL in the event), while K other students train:
@@ -127,8 +127,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def machine_ticks() -> list[int]:
-    """The whole machine's CPU time so far, from /proc/stat, in ticks: (idle, stolen, all).
-    Stolen: time this VM's CPUs were ready to run while its host ran something else."""
+    """The whole machine's CPU time so far, from /proc/stat, in ticks: [idle (waiting for
+    disk included), stolen, all]. Stolen: time this VM's CPUs were ready to run while its
+    host ran something else. Printed for each round (warm-up included) with --rounds > 1."""
     ticks = [int(count) for count in Path("/proc/stat").read_text().split(maxsplit=11)[1:9]]
     user, nice, system, idle, iowait, irq, softirq, steal = ticks
     return [idle + iowait, steal, sum(ticks)]

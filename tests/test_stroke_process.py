@@ -113,11 +113,14 @@ def test_strokes_are_still_answered_after_the_process_dies(stroke):
 
 
 def double(number):
-    """A stand-in for the Draw tab's answer: quick, except for "slow", and None raises."""
+    """A stand-in for the Draw tab's answer: quick, except for "slow"; None raises, and
+    "unpicklable" gets an answer that cannot be pickled."""
     if number is None:
         raise KeyError("no canvas")
     if number == "slow":
         time.sleep(0.2)
+    if number == "unpicklable":
+        return lambda: number
     return number * 2
 
 
@@ -132,6 +135,14 @@ def test_an_answer_that_raises_leaves_the_process_answering(doubler, run):
     with pytest.raises(StrokeProcessGone, match="KeyError"):
         run(doubler.ask(None))
     assert run(doubler.ask(21)) == 42 and doubler.alive
+
+
+def test_what_cannot_go_through_the_socket_is_answered_elsewhere(doubler, run):
+    with pytest.raises(StrokeProcessGone, match="cannot be sent"):
+        run(doubler.ask(lambda: None))  # not even sent
+    with pytest.raises(StrokeProcessGone, match="pickle"):
+        run(doubler.ask("unpicklable"))  # its answer cannot come back
+    assert run(doubler.ask(3)) == 6 and doubler.alive
 
 
 def test_strokes_sent_together_each_get_their_own_answer(doubler, run):
@@ -166,5 +177,8 @@ def test_a_hung_process_is_stopped_and_asked_no_more(doubler, run, monkeypatch):
     with pytest.raises(StrokeProcessGone, match="stopped"):
         run(doubler.ask("slow"))
     assert not doubler.alive and not doubler._process.is_alive()
+    assert doubler._writer.is_closing()  # the socket closes, the reader task is cancelled
+    run(asyncio.sleep(0))
+    assert doubler._reader_task.done()
     with pytest.raises(StrokeProcessGone, match="stopped"):
         run(doubler.ask(1))

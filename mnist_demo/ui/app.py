@@ -46,13 +46,15 @@ MAX_QUEUE_SIZE = 200
 # than CACHE_CLEANUP[1] seconds go, so a long school day does not fill the disk.
 CACHE_CLEANUP = (600, 1800)
 
-# Python's garbage collector looks for unreachable cycles in "generations". The youngest is
-# examined every GC_THRESHOLD[0] new objects (Python's default: 700). At 60 requests a
-# second, objects of requests still in flight then outlived two young collections, reached
-# the oldest generation, and made full collections run every 10-15 s, each pausing the
-# whole server for 36-154 ms as the students' sessions grew (measured with gc.callbacks
-# under benchmarks/classroom_load.py: 18 full collections in 3 rounds). With 20,000, a
-# young collection takes ~8 ms (median) and the same 3 rounds ran no full collection.
+# Python's garbage collector looks for unreachable cycles in "generations". It examines the
+# youngest when GC_THRESHOLD[0] more objects have been allocated than freed (default: 700),
+# the middle one every 10 of those, and everything every 10 of those. At 60 requests a
+# second, objects of requests still in flight outlived the young collections, reached the
+# oldest generation, and full collections ran every 10-15 s, each pausing the whole server
+# for 36-154 ms, longer as the students' sessions grew (measured with gc.callbacks under
+# benchmarks/classroom_load.py: 18 in 3 rounds). With 20,000 they are ~30x rarer (none in
+# the same 3 rounds); a young collection took ~8 ms (median), a middle one up to 137 ms
+# about once a minute. Rarer, not gone: a full one still walks every session.
 GC_THRESHOLD = (20_000, 10, 10)
 
 # Square pixels for the 28x28 preview (the pad has its own CSS, in draw_tab.py).

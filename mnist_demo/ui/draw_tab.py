@@ -342,7 +342,7 @@ def build_draw_tab(session: gr.State) -> gr.HTML:
                 if isinstance(answer, str):  # the student's error message
                     raise gr.Error(answer)
                 return answer
-        return await anyio.to_thread.run_sync(answer_here, canvas, session)  # as Gradio would
+        return await anyio.to_thread.run_sync(answer_here, canvas, session)  # a worker thread
 
     global _shipped_model_answer  # noqa: PLW0603 (the process needs these outputs)
 

@@ -4,8 +4,9 @@ Why: Python runs one thread of a process at a time (the Global Interpreter Lock,
 In the server, a stroke's ~4 ms of Python is cut into ~40 pieces by the calls that let go
 of the lock (torch operations, PNG decoding), and under a class's load it waited for the
 lock before each piece: Gradio's own request handling, the Train tab and training held it
-about half the time. This process has a GIL of its own. The two processes use ~1.2 GB
-together (PSS), about 0.1 GB more than the server alone.
+about half the time. This process has a GIL of its own. It shares most of its memory
+with the server (a fork): the two use 1.3-1.5 GB together (PSS) under the class benchmark,
+see the README.
 
     strokes = StrokeProcess(answer)   # forks now: call it before the server starts
     await strokes.ask(canvas)         # answer(canvas), computed in the process
@@ -59,6 +60,10 @@ class StrokeProcess:
         """`answer(canvas)`, computed in the process. Raises `StrokeProcessGone`."""
         if not self.alive:
             raise StrokeProcessGone("the stroke process has stopped")
+        try:
+            sent = message(canvas)
+        except Exception as error:  # noqa: BLE001 (not a drawing the pipe can carry)
+            raise StrokeProcessGone(f"this canvas cannot be sent ({error})") from error
         loop = asyncio.get_running_loop()
         if self._connected is None:  # the first stroke connects, on the server's event loop
             self._connected = loop.create_task(self._connect())
@@ -72,15 +77,16 @@ class StrokeProcess:
                 raise StrokeProcessGone("the stroke process has stopped")
             answer = loop.create_future()
             self._waiting.append(answer)
-            self._writer.write(message(canvas))
+            self._writer.write(sent)
             await self._writer.drain()  # waits only while over 64 KiB wait to be sent
             # A stroke Gradio cancels keeps its place in _waiting: the answers stay in order.
             failed, value = await asyncio.wait_for(answer, ANSWER_TIMEOUT)
         except (OSError, TimeoutError) as error:
             if answer is not None:
                 answer.cancel()  # this stroke is told below, not through its future
-            self.stop(f"{type(error).__name__} {error}")
-            raise StrokeProcessGone(f"the stroke process has stopped ({error})") from error
+            why = f"{type(error).__name__}: {error}"  # a timeout's own message is empty
+            self.stop(why)
+            raise StrokeProcessGone(f"the stroke process has stopped ({why})") from error
         finally:
             if answer is not None and not answer.done():  # cancelled before its answer
                 answer.cancel()
@@ -113,7 +119,8 @@ class StrokeProcess:
             return
         self.alive = False
         self._process.kill()
-        self._process.join(timeout=1)  # at once after a kill, unless the kernel is stuck
+        # Blocks the event loop: milliseconds after a kill, at most 1 s if the kernel is stuck.
+        self._process.join(timeout=1)
         if self._reader_task is not None:
             self._reader_task.cancel()
         if self._writer is not None:
@@ -150,8 +157,8 @@ def _answer_strokes(answer: Callable[[object], object], connection: socket.socke
             (size,) = HEADER.unpack(header)
             canvas = pickle.loads(stream.read(size))
             try:
-                reply = (False, answer(canvas))
+                reply = message((False, answer(canvas)))  # pickled here: it may fail too
             except Exception as error:  # noqa: BLE001 (reported to the server, which retries)
-                reply = (True, f"{type(error).__name__}: {error}")
-            stream.write(message(reply))
+                reply = message((True, f"{type(error).__name__}: {error}"))
+            stream.write(reply)
             stream.flush()
