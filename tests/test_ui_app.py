@@ -38,13 +38,11 @@ def test_mnist_is_read_before_the_class_arrives(mnist_dir, monkeypatch):
 
     monkeypatch.setattr(gc, "freeze", lambda: None)  # keep the test process collectable
     monkeypatch.setattr(app, "answer_strokes_in_a_process", lambda: None)  # no fork here
+    thresholds = []  # the test process keeps its own
+    monkeypatch.setattr(gc, "set_threshold", lambda *counts: thresholds.append(counts))
     data._load_cached.cache_clear()
-    thresholds = gc.get_threshold()
-    try:
-        prepare_to_serve()
-        assert gc.get_threshold() == app.GC_THRESHOLD  # rarer collections while serving
-    finally:
-        gc.set_threshold(*thresholds)  # the test process's own
+    prepare_to_serve()
+    assert thresholds == [app.GC_THRESHOLD]  # rarer collections while serving
     assert data._load_cached.cache_info().currsize == 2  # the training and the test set
 
 

@@ -332,11 +332,10 @@ def build_draw_tab(session: gr.State) -> gr.HTML:
         thread. A student's own model answers here, in the server, in one worker thread.
         """
         small_enough = isinstance(canvas, str) and len(canvas) <= MAX_DATA_URL_LENGTH
-        in_the_process = _stroke_process is not None and _stroke_process.alive
-        if in_the_process and small_enough and not (session or {}).get("draw_model"):
+        if _stroke_process is not None and small_enough and not (session or {}).get("draw_model"):
             try:
                 answer = await _stroke_process.ask(canvas)
-            except StrokeProcessGone:
+            except StrokeProcessGone:  # stopped, or this stroke failed there
                 pass  # answered here instead (and a real error is raised here)
             else:
                 if isinstance(answer, str):  # the student's error message
