@@ -9,5 +9,5 @@ from mnist_demo.ui.app import build_demo, launch_options, prepare_to_serve
 demo = build_demo()
 
 if __name__ == "__main__":
-    prepare_to_serve()  # MNIST read now, not during the first student's run
+    prepare_to_serve(demo)  # MNIST read now, strokes answered in their own process
     demo.launch(**launch_options())

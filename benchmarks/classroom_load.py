@@ -63,12 +63,43 @@ REQUEST_TIMEOUT = 60.0
 # ---------------------------------------------------------------------------------------
 
 
+def ping(drawing: str = "") -> str:
+    """A trivial endpoint: what a request costs in Gradio itself, whatever the handler.
+
+    It takes a drawing like /predict does (and ignores it), so the same requests can be
+    sent to both.
+    """
+    return "pong"
+
+
+async def ping_async(drawing: str = "") -> str:
+    """/ping as a coroutine: Gradio awaits it on its event loop, with no worker thread, as
+    it does the Draw tab's stroke handler. The floor for that kind of handler."""
+    return "pong"
+
+
+def add_floors(demo) -> None:
+    """Add /ping and /ping_async to the app (the app itself ships without them)."""
+    import gradio as gr
+
+    with demo:
+        for function, name in ((ping, "ping"), (ping_async, "ping_async")):
+            gr.api(
+                function,
+                api_name=name,
+                concurrency_limit=8,
+                concurrency_id=name,
+                api_visibility="undocumented",
+            )
+
+
 def serve(port: int) -> None:
-    """The app as app.py launches it, on `port`."""
+    """The app as app.py launches it, on `port`, plus the /ping floors."""
     from mnist_demo.ui.app import build_demo, launch_options, prepare_to_serve
 
     demo = build_demo()
-    prepare_to_serve()
+    add_floors(demo)
+    prepare_to_serve(demo)
     print(f"serving mnist_demo.ui.app.build_demo() on port {port}", flush=True)
     demo.launch(server_port=port, quiet=True, **launch_options())
 

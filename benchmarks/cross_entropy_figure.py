@@ -79,7 +79,7 @@ def main() -> None:
     # The first update also draws the static chart once and caches it.
     sliders = [0.75, 0.25] + [0.0] * 8
     start = time.perf_counter()
-    plot.postprocess(cross_entropy_view(ANIMALS, 0, False, *sliders)[2])
+    plot.postprocess(cross_entropy_view(ANIMALS, 0, False, *sliders).curve)
     cold = time.perf_counter() - start
     print(f"first update (draws and caches the static chart): {cold * 1000:.1f} ms")
 

@@ -26,8 +26,9 @@ from torchvision import datasets, transforms
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a plain script
 from mnist_demo.constants import MNIST_MEAN, MNIST_STD
 from mnist_demo.data import data_dir, load_mnist
+from mnist_demo.evaluate import evaluate
 from mnist_demo.model import make_model
-from mnist_demo.train import TrainConfig, evaluate, train
+from mnist_demo.train import TrainConfig, train
 
 
 def baseline_samples_per_second(steps: int, batch_size: int = 64) -> float:

@@ -26,3 +26,6 @@ DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 # The trained model that ships with the app, and its JSON metadata next to it.
 CHECKPOINT_DIR = PROJECT_ROOT / "checkpoints"
 SHIPPED_CHECKPOINT = CHECKPOINT_DIR / "mnist_mlp.pt"
+
+TRAIN_IMAGES = 60_000  # MNIST's training set; the test set has 10,000
+EVAL_SIZE = 1_000  # held-out test images measured during a run (the first 1,000)

@@ -7,14 +7,21 @@ slices batches out of memory instead of converting 60,000 PIL images one by one.
 
     from mnist_demo.data import load_mnist
     train_set = load_mnist(train=True)   # images (60000, 1, 28, 28) in 0..1, labels (60000,)
+
+`batches()` deals them out for training, shuffled anew each epoch, optionally through
+`augment()` (small random moves that make drawn digits easier to read).
 """
 
 import functools
+import math
 import os
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from mnist_demo.constants import DATA_DIR_ENV, DEFAULT_DATA_DIR, MNIST_MEAN, MNIST_STD
 
@@ -88,3 +95,69 @@ def _open_mnist(root: Path, train: bool, download: bool):
         raise MNISTNotFoundError(
             f"{help_text}; downloading them failed ({type(error).__name__}: {error})."
         ) from error
+
+
+_LOAD_LOCK = threading.Lock()  # two first runs at once must not both read (or download) MNIST
+
+
+def shared_data() -> tuple[MNISTTensors, MNISTTensors]:
+    """(training set, test set), loaded once per process. Raises `MNISTNotFoundError`."""
+    with _LOAD_LOCK:
+        return load_mnist(train=True), load_mnist(train=False)
+
+
+def first_images(dataset: MNISTTensors, size: int | None) -> MNISTTensors:
+    """The first `size` images (all when None), as views: nothing is copied.
+
+    MNIST's files are not sorted by digit, so the first images are as good a sample as any.
+    """
+    if size is None or size >= len(dataset):
+        return dataset
+    return MNISTTensors(images=dataset.images[:size], labels=dataset.labels[:size])
+
+
+def batches(
+    dataset: MNISTTensors, batch_size: int, generator: torch.Generator, augmented: bool = False
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Normalised (images, targets) batches for ever, in a new random order each epoch."""
+    while True:
+        order = torch.randperm(len(dataset), generator=generator)  # a new shuffle each epoch
+        for start in range(0, len(dataset), batch_size):
+            batch = order[start : start + batch_size]
+            images = dataset.images[batch]  # (B, 1, 28, 28) in 0..1
+            if augmented:
+                images = augment(images, generator)
+            yield normalize(images), dataset.labels[batch]  # (B, 1, 28, 28), (B,)
+
+
+def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Randomly shift (+-2 px), scale (+-10%), rotate (+-12 degrees) and thicken or thin.
+
+    A drawing never lands exactly like an MNIST digit; training on slightly moved, tilted and
+    bolder or thinner digits makes the network recognise drawn ones. (B, 1, 28, 28) in 0..1.
+    """
+    batch = images.shape[0]
+
+    def uniform(low: float, high: float) -> torch.Tensor:
+        return torch.rand(batch, generator=generator) * (high - low) + low
+
+    angle = uniform(-12.0, 12.0) * math.pi / 180
+    scale = uniform(0.9, 1.1)
+    shift = uniform(-2.0, 2.0), uniform(-2.0, 2.0)  # pixels
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack(  # (B, 2, 3): where each output pixel samples the input
+        [
+            torch.stack([cos, -sin, shift[0] * 2 / 28], dim=1),
+            torch.stack([sin, cos, shift[1] * 2 / 28], dim=1),
+        ],
+        dim=1,
+    )
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    moved = F.grid_sample(images, grid, align_corners=False)
+
+    # Stroke thickness: blend towards the dilated (bolder) or eroded (thinner) digit.
+    thickness = uniform(-0.5, 0.8).view(batch, 1, 1, 1)
+    bolder = F.max_pool2d(moved, 3, stride=1, padding=1)
+    thinner = -F.max_pool2d(-moved, 3, stride=1, padding=1)
+    target = torch.where(thickness > 0, bolder, thinner)
+    return moved + thickness.abs() * (target - moved)

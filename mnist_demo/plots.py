@@ -7,14 +7,20 @@ data that never changes computed once when the module is imported.
 
 Contents:
 - Cross-entropy: `cross_entropy_curve`, the -log(p) curve with the current point marked.
+- Training: `loss_frame`, `accuracy_frame` (curves of several runs, one colour each) and
+  `confusion_styler` (the confusion matrix as a coloured table).
 """
 
 import functools
 import math
 
 import numpy as np
+import pandas as pd
+import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from mnist_demo.constants import CLASS_NAMES
 
 # ---------------------------------------------------------------------------------------
 # Cross-entropy: the -log(p) curve
@@ -139,3 +145,113 @@ def _mark_current_point(ax, p_true: float, loss: float) -> None:
         bbox={"boxstyle": "round", "facecolor": "moccasin", "edgecolor": "tab:orange"},
         gid=CURRENT_LABEL_GID,
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Training: loss and accuracy curves, the confusion matrix
+# ---------------------------------------------------------------------------------------
+
+SMOOTHING = 0.9  # loss curve: exponential moving average, like TensorBoard's slider
+MAX_PLOT_POINTS = 200  # per run and curve: enough for the eye, cheap to send
+LOSS_PLOT_MAX = 10.0  # a blowing-up run is drawn up to here (ln 10 = 2.3 is where all start)
+
+# Tableau 10: one fixed colour per run number, the same in every plot.
+RUN_COLORS = (
+    "#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2",
+    "#b279a2", "#eeca3b", "#ff9da6", "#9d755d", "#bab0ac",
+)  # fmt: skip
+
+
+def run_color(run_id: int) -> str:
+    """The colour of run number `run_id` (1, 2, ...) in every plot."""
+    return RUN_COLORS[(run_id - 1) % len(RUN_COLORS)]
+
+
+def smooth(values: list[float], weight: float = SMOOTHING) -> np.ndarray:
+    """Exponential moving average, debiased so the curve starts at the first value."""
+    smoothed = np.empty(len(values))
+    average = 0.0
+    for i, value in enumerate(values):
+        average = weight * average + (1 - weight) * value
+        smoothed[i] = average / (1 - weight ** (i + 1))
+    return smoothed
+
+
+def thin(length: int, max_points: int = MAX_PLOT_POINTS) -> np.ndarray:
+    """Indices of at most `max_points` evenly spread points, always with the last one."""
+    if length <= max_points:
+        return np.arange(length)
+    return np.unique(np.linspace(0, length - 1, max_points).round().astype(int))
+
+
+def loss_frame(losses_by_run: dict[str, list[float]]) -> pd.DataFrame:
+    """Smoothed training loss per step, one series per run: columns step, loss, run."""
+    parts = []
+    for run, losses in losses_by_run.items():
+        if not losses:
+            continue
+        smoothed = np.minimum(smooth(losses), LOSS_PLOT_MAX)
+        keep = thin(len(smoothed))
+        parts.append(pd.DataFrame({"step": keep + 1, "loss": smoothed[keep], "run": run}))
+    return _concat(parts, ["step", "loss", "run"])
+
+
+def accuracy_frame(
+    accuracies_by_run: dict[str, tuple[list[int], list[float]]],
+) -> pd.DataFrame:
+    """Accuracy at the measured steps, one series per run: columns step, accuracy, run."""
+    parts = [
+        pd.DataFrame({"step": steps, "accuracy": accuracies, "run": run})
+        for run, (steps, accuracies) in accuracies_by_run.items()
+        if steps
+    ]
+    return _concat(parts, ["step", "accuracy", "run"])
+
+
+def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    if not parts:
+        return pd.DataFrame(
+            {name: pd.Series(dtype=float if name != "run" else str) for name in columns}
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def confusion_frame(confusion: torch.Tensor) -> pd.DataFrame:
+    """The 10x10 counts as a table: one row per true digit, one column per predicted digit
+    (headed by the digit alone, so that all ten fit beside the gallery)."""
+    frame = pd.DataFrame(confusion.numpy(), columns=list(CLASS_NAMES))
+    frame.insert(0, "true", CLASS_NAMES)
+    return frame
+
+
+def confusion_styler(confusion: torch.Tensor):
+    """The table coloured: green on the diagonal (right), red elsewhere (mistakes).
+
+    Each cell's strength is its share of its row (of all images of that true digit), so a
+    digit the network often confuses shows up whatever the class sizes.
+    """
+    frame = confusion_frame(confusion)
+    shares = (confusion / confusion.sum(dim=1, keepdim=True).clamp(min=1)).numpy()  # (10, 10)
+
+    def colours(table: pd.DataFrame) -> pd.DataFrame:
+        css = pd.DataFrame("", index=table.index, columns=table.columns)
+        for row in range(len(CLASS_NAMES)):
+            for column in range(len(CLASS_NAMES)):
+                share = shares[row, column]
+                if row == column:
+                    css.iloc[row, column + 1] = (
+                        f"background-color: rgba(84, 162, 75, {0.15 + 0.6 * share:.2f})"
+                    )
+                elif share > 0:
+                    css.iloc[row, column + 1] = (
+                        f"background-color: rgba(228, 87, 86, {min(0.9, 0.1 + 4 * share):.2f})"
+                    )
+        return css
+
+    return frame.style.apply(colours, axis=None)
+
+
+def enlarge(image28: np.ndarray, scale: int) -> np.ndarray:
+    """A 28x28 image as a bigger uint8 picture with square pixels (white ink on black)."""
+    pixels = (np.clip(image28, 0.0, 1.0) * 255).astype(np.uint8)
+    return np.kron(pixels, np.ones((scale, scale), dtype=np.uint8))

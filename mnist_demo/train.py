@@ -4,14 +4,12 @@
     python -m mnist_demo.train --dry-run              # a few steps, to check the code path
     python -m mnist_demo.train --help                 # every setting with its default
 
-`train()` is a generator: after every few steps it yields a `TrainProgress` (step, epoch,
-loss, running accuracy, samples per second). The command line prints them with a tqdm bar;
-the app's Train tab draws them as live curves. Stopping early is just not asking for the
-next event: the weights are always those after a whole optimizer step.
-
-Each step is the five lines of the lesson:
-    optimizer.zero_grad(); logits = model(images); loss = loss_fn(logits, targets)
-    loss.backward(); optimizer.step()
+`train_step()` is one step of the lesson, its five lines and nothing else. `train()` calls it
+batch after batch and is a generator: every few steps it yields a `TrainProgress` (step,
+epoch, loss, running accuracy, samples per second). The command line prints them with a
+tqdm bar; the app's Train tab draws them as live curves. Stopping early is just not asking
+for the next event (or `should_stop()` saying so): the weights are always those after a
+whole optimizer step.
 """
 
 import argparse
@@ -19,22 +17,26 @@ import math
 import shlex
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from mnist_demo.constants import HIDDEN_SIZE, NUM_CLASSES
-from mnist_demo.data import MNISTTensors, load_mnist, normalize
+from mnist_demo.constants import HIDDEN_SIZE
+from mnist_demo.data import MNISTTensors, batches, first_images, load_mnist
+from mnist_demo.evaluate import evaluate
 from mnist_demo.model import make_model
 
 OPTIMIZERS = ("adam", "sgd", "momentum")
+# A cross-entropy this large means the true digit gets a probability below e^-10000: the
+# weights are blowing up. We stop there instead of waiting for inf or NaN (with ReLU the
+# net may also "recover" to a dead network that answers the same digit for everything).
+EXPLODED_LOSS = 1e4
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
     """Everything that decides a training run (saved next to the weights)."""
 
@@ -43,9 +45,10 @@ class TrainConfig:
     batch_size: int = 64
     epochs: float = 1.0  # passes over the training images (fractions allowed)
     max_steps: int | None = None  # if set, stop after this many steps instead
-    train_size: int | None = None  # use only this many training images (a random subset)
+    train_size: int | None = None  # use only the first N training images (None: all)
     hidden_size: int = HIDDEN_SIZE
     seed: int = 0  # weights, shuffling and augmentation all follow from it
+    init: str = "random"  # "random" weights from the seed, or a copy of the "shipped" model
     augment: bool = False  # random shifts, scale, rotation and stroke thickness
     lr_schedule: str = "constant"  # or "cosine": decay to 0 over the run
     report_every: int = 50  # steps between progress events
@@ -72,7 +75,7 @@ class TrainProgress:
 
 
 class TrainingDiverged(ArithmeticError):
-    """The loss became NaN or infinite: the steps were too large."""
+    """The loss became NaN, infinite or enormous: the steps were too large."""
 
 
 def make_optimizer(name: str, parameters, lr: float) -> torch.optim.Optimizer:
@@ -86,74 +89,24 @@ def make_optimizer(name: str, parameters, lr: float) -> torch.optim.Optimizer:
     raise ValueError(f"Unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}.")
 
 
-def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Randomly shift (+-2 px), scale (+-10%), rotate (+-12 degrees) and thicken or thin.
-
-    A drawing never lands exactly like an MNIST digit; training on slightly moved, tilted and
-    bolder or thinner digits makes the network recognise drawn ones. (B, 1, 28, 28) in 0..1.
-    """
-    batch = images.shape[0]
-
-    def uniform(low: float, high: float) -> torch.Tensor:
-        return torch.rand(batch, generator=generator) * (high - low) + low
-
-    angle = uniform(-12.0, 12.0) * math.pi / 180
-    scale = uniform(0.9, 1.1)
-    shift = uniform(-2.0, 2.0), uniform(-2.0, 2.0)  # pixels
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack(  # (B, 2, 3): where each output pixel samples the input
-        [
-            torch.stack([cos, -sin, shift[0] * 2 / 28], dim=1),
-            torch.stack([sin, cos, shift[1] * 2 / 28], dim=1),
-        ],
-        dim=1,
-    )
-    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-    moved = F.grid_sample(images, grid, align_corners=False)
-
-    # Stroke thickness: blend towards the dilated (bolder) or eroded (thinner) digit.
-    thickness = uniform(-0.5, 0.8).view(batch, 1, 1, 1)
-    bolder = F.max_pool2d(moved, 3, stride=1, padding=1)
-    thinner = -F.max_pool2d(-moved, 3, stride=1, padding=1)
-    target = torch.where(thickness > 0, bolder, thinner)
-    return moved + thickness.abs() * (target - moved)
+def train_step(model, optimizer, loss_fn, images, targets) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of the lesson: returns the batch's (logits, loss)."""
+    optimizer.zero_grad()  # forget the previous step's gradients
+    logits = model(images)  # (B, 10) forward pass
+    loss = loss_fn(logits, targets)  # mean cross-entropy over the batch
+    loss.backward()  # gradients of the loss with respect to every weight
+    optimizer.step()  # move every weight a little against its gradient
+    return logits, loss
 
 
-@torch.inference_mode()
-def predict_dataset(
-    model: nn.Module, dataset: MNISTTensors, batch_size: int = 2000
-) -> torch.Tensor:
-    """Logits for every image of a dataset, (N, 10), in evaluation mode."""
-    was_training = model.training
-    model.eval()
-    logits = torch.cat(
-        [
-            model(normalize(dataset.images[i : i + batch_size]))
-            for i in range(0, len(dataset), batch_size)
-        ]
-    )
-    model.train(was_training)
-    return logits
-
-
-def evaluate(model: nn.Module, dataset: MNISTTensors) -> float:
-    """Accuracy (0..1) on a dataset."""
-    predictions = predict_dataset(model, dataset).argmax(dim=1)
-    return (predictions == dataset.labels).float().mean().item()
-
-
-def confusion_matrix(targets: torch.Tensor, predictions: torch.Tensor) -> torch.Tensor:
-    """(10, 10) counts: row = true digit, column = predicted digit."""
-    index = targets * NUM_CLASSES + predictions
-    return torch.bincount(index, minlength=NUM_CLASSES * NUM_CLASSES).view(NUM_CLASSES, NUM_CLASSES)
-
-
-def subset(dataset: MNISTTensors, size: int | None, generator: torch.Generator) -> MNISTTensors:
-    """A random subset of `size` images (all of them when size is None)."""
-    if size is None or size >= len(dataset):
-        return dataset
-    keep = torch.randperm(len(dataset), generator=generator)[:size]
-    return MNISTTensors(images=dataset.images[keep], labels=dataset.labels[keep])
+def check_loss(loss: float, step: int, lr: float) -> None:
+    """Raise `TrainingDiverged` when the loss is not a finite, sensible number."""
+    if not math.isfinite(loss) or loss > EXPLODED_LOSS:
+        raise TrainingDiverged(
+            f"The loss reached {loss:.3g} at step {step} (a new network starts near "
+            f"ln 10 = 2.3): the learning rate {lr:g} makes steps so large that the weights "
+            f"blow up. Try a smaller learning rate."
+        )
 
 
 def train(
@@ -162,78 +115,71 @@ def train(
     config: TrainConfig,
     eval_set: MNISTTensors | None = None,
     eval_every: int = 0,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> Iterator[TrainProgress]:
     """Train `model` in place, yielding a `TrainProgress` every `config.report_every` steps.
 
-    With an `eval_set`, accuracy on it is measured every `eval_every` steps (and at the end).
-    Raises `TrainingDiverged` as soon as the loss is not a finite number.
+    With an `eval_set`, accuracy on it is measured every `eval_every` steps and at the end.
+    `should_stop()` is asked after every step. Raises `TrainingDiverged` (see `check_loss`).
     """
     generator = torch.Generator().manual_seed(config.seed)  # our own: global RNG untouched
-    train_set = subset(train_set, config.train_size, generator)
-    optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr)
+    train_set = first_images(train_set, config.train_size)
     total_steps = config.total_steps(len(train_set))
+    optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr)
     scheduler = None
     if config.lr_schedule == "cosine":
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     loss_fn = nn.CrossEntropyLoss()  # takes raw logits: log-softmax + negative log-likelihood
-    steps_per_epoch = math.ceil(len(train_set) / config.batch_size)
+    window = Window(config, total_steps, len(train_set))
 
     model.train()
-    step = 0
-    start_time = time.perf_counter()
-    window_losses: list[float] = []
-    window_correct = window_seen = 0
-    while step < total_steps:
-        order = torch.randperm(len(train_set), generator=generator)  # a new shuffle each epoch
-        for first in range(0, len(train_set), config.batch_size):
-            batch = order[first : first + config.batch_size]
-            images = train_set.images[batch]  # (B, 1, 28, 28) in 0..1
-            targets = train_set.labels[batch]  # (B,)
-            if config.augment:
-                images = augment(images, generator)
-            images = normalize(images)
-
-            optimizer.zero_grad()  # forget the previous step's gradients
-            logits = model(images)  # (B, 10) forward pass
-            loss = loss_fn(logits, targets)  # mean cross-entropy over the batch
-            if not torch.isfinite(loss):
-                raise TrainingDiverged(
-                    f"The loss became {loss.item()} at step {step + 1}: the learning rate "
-                    f"{config.lr:g} makes steps so large that the weights blow up. "
-                    f"Try a smaller learning rate."
-                )
-            loss.backward()  # gradients of the loss with respect to every weight
-            optimizer.step()  # move every weight a little against its gradient
-            if scheduler is not None:
-                scheduler.step()
-            step += 1
-
-            window_losses.append(loss.item())
-            window_correct += (logits.argmax(dim=1) == targets).sum().item()
-            window_seen += len(targets)
-            is_last = step >= total_steps
-            if step % config.report_every == 0 or is_last:
-                elapsed = time.perf_counter() - start_time
-                test_accuracy = None
-                if eval_set is not None and (is_last or (eval_every and step % eval_every == 0)):
-                    test_accuracy = evaluate(model, eval_set)
-                    model.train()
-                yield TrainProgress(
-                    step=step,
-                    total_steps=total_steps,
-                    epoch=step / steps_per_epoch,
-                    loss=sum(window_losses) / len(window_losses),
-                    running_accuracy=window_correct / window_seen,
-                    samples_per_second=step * config.batch_size / max(elapsed, 1e-9),
-                    elapsed=elapsed,
-                    test_accuracy=test_accuracy,
-                    losses=window_losses,
-                )
-                window_losses = []
-                window_correct = window_seen = 0
-            if is_last:
-                break
+    data = batches(train_set, config.batch_size, generator, config.augment)
+    for step, (images, targets) in enumerate(data, start=1):
+        logits, loss = train_step(model, optimizer, loss_fn, images, targets)
+        check_loss(loss.item(), step, config.lr)
+        if scheduler is not None:
+            scheduler.step()
+        window.add(loss, logits, targets)
+        is_last = step >= total_steps or should_stop()
+        if step % config.report_every == 0 or is_last:
+            measure = eval_set is not None and (is_last or (eval_every and step % eval_every == 0))
+            yield window.report(step, evaluate(model, eval_set) if measure else None)
+        if is_last:
+            break
     model.eval()
+
+
+class Window:
+    """Loss and accuracy of the training batches since the last progress event."""
+
+    def __init__(self, config: TrainConfig, total_steps: int, num_images: int):
+        self.total_steps, self.batch_size = total_steps, config.batch_size
+        self.steps_per_epoch = math.ceil(num_images / config.batch_size)
+        self.start = time.perf_counter()
+        self.losses: list[float] = []
+        self.correct = self.seen = 0
+
+    def add(self, loss: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor) -> None:
+        self.losses.append(loss.item())
+        self.correct += (logits.argmax(dim=1) == targets).sum().item()
+        self.seen += len(targets)
+
+    def report(self, step: int, test_accuracy: float | None) -> TrainProgress:
+        """The progress event for the window, which then starts again."""
+        elapsed = time.perf_counter() - self.start
+        progress = TrainProgress(
+            step=step,
+            total_steps=self.total_steps,
+            epoch=step / self.steps_per_epoch,
+            loss=sum(self.losses) / len(self.losses),
+            running_accuracy=self.correct / self.seen,
+            samples_per_second=step * self.batch_size / max(elapsed, 1e-9),
+            elapsed=elapsed,
+            test_accuracy=test_accuracy,
+            losses=self.losses,
+        )
+        self.losses, self.correct, self.seen = [], 0, 0
+        return progress
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -257,7 +203,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
     parser.add_argument(
-        "--train-size", type=int, default=None, help="random subset of training images"
+        "--train-size", type=int, default=None, help="train on the first N training images"
     )
     parser.add_argument(
         "--hidden-size", type=int, default=defaults.hidden_size, help="units in the hidden layer"
@@ -319,7 +265,8 @@ def main(argv: list[str] | None = None) -> float:
     model = make_model(config.hidden_size, seed=config.seed)
 
     start = time.perf_counter()
-    with tqdm(total=config.total_steps(config.train_size or len(train_set)), unit="step") as bar:
+    train_images = len(first_images(train_set, config.train_size))
+    with tqdm(total=config.total_steps(train_images), unit="step") as bar:
         for progress in train(model, train_set, config):
             bar.update(progress.step - bar.n)
             bar.set_postfix(

@@ -102,14 +102,37 @@ def serving(demo, **launch_options):
 def launched_app(tmp_path_factory, mnist_dir):
     """The whole app, launched with its hosting options on a free port; yields its URL."""
     os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
-    from mnist_demo.ui import draw_tab
+    from mnist_demo.classroom.stroke_process import StrokeProcess
     from mnist_demo.ui.app import build_demo, launch_options
-    from mnist_demo.ui.draw_tab import answer_strokes_in_a_process
 
     demo = build_demo()
-    answer_strokes_in_a_process()  # as app.py's prepare_to_serve does
+    strokes = demo.stroke_handler
+    # The stroke process as app.py's prepare_to_serve forks it (without its GC settings,
+    # which would stay with this test process).
+    strokes.process = StrokeProcess(strokes.answer_in_process)
     try:
         with serving(demo, **launch_options()) as url:
             yield url
     finally:
-        draw_tab._stroke_process = None  # later tests answer in their own process
+        strokes.process = None  # a daemon: it ends with the tests (its event loop is closed)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium; in CI its absence fails the run instead of skipping."""
+    from browser_helpers import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.is_file():
+        require_or_skip(f"{CHROMIUM} not found (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require_or_skip("playwright is not installed (pip install -r requirements-dev.txt)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()

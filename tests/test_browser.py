@@ -18,8 +18,6 @@ from mnist_demo.losses import LESSON_EXAMPLES
 
 from browser_helpers import (
     ANSWER,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     CLEAR,
     EMPTY_HEADLINE,
     PAD,
@@ -58,25 +56,6 @@ PHONE = {"width": 390, "height": 844}  # an iPhone 12-15 in CSS pixels
 SMALL_BOTTOM_RIGHT = (170, 170, 250, 260)
 SMALL_TOP_LEFT = (10, 10, 70, 90)
 SMALL_BOTTOM_LEFT = (20, 170, 100, 260)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Debian Chromium; in CI its absence fails the run instead of skipping."""
-    if not CHROMIUM.is_file():
-        require_or_skip(f"{CHROMIUM} not found (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require_or_skip("playwright is not installed (pip install -r requirements-dev.txt)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture

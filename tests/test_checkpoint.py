@@ -16,8 +16,8 @@ from mnist_demo.checkpoint import (
 )
 from mnist_demo.constants import SHIPPED_CHECKPOINT
 from mnist_demo.data import load_mnist
+from mnist_demo.evaluate import evaluate
 from mnist_demo.model import make_model
-from mnist_demo.train import evaluate
 
 
 def test_round_trip_gives_the_same_outputs(tmp_path):

@@ -19,6 +19,7 @@ from mnist_demo.plots import CURRENT_LABEL_GID, CURRENT_POINT_GID  # noqa: E402
 from mnist_demo.ui.cross_entropy_tab import (  # noqa: E402
     ANIMALS,
     DIGITS,
+    ProbabilityView,
     apply_lesson_example,
     build_cross_entropy_tab,
     cross_entropy_view,
@@ -44,99 +45,94 @@ def _has_no_nan(*texts: str) -> bool:
 
 
 def test_lesson_example_shows_0_2877_everywhere() -> None:
-    loss, vectors, figure, ways, bug = cross_entropy_view(ANIMALS, 0, False, *_sliders(0.75, 0.25))
-    assert "# 0.2877" in loss
-    assert "| ŷ = slider ÷ sum | 0.7500 | 0.2500 | 0.0000 |" in vectors
-    assert "| y (one-hot, true = cat) | **1** | 0 | 0 |" in vectors
-    assert ways.count("| 0.2877 |") == 3  # three ways, same number
-    assert isinstance(figure, Figure)
-    (point,) = figure.findobj(lambda a: a.get_gid() == CURRENT_POINT_GID)
+    view = cross_entropy_view(ANIMALS, 0, False, *_sliders(0.75, 0.25))
+    assert "# 0.2877" in view.loss
+    assert "| ŷ = slider ÷ sum | 0.7500 | 0.2500 | 0.0000 |" in view.vectors
+    assert "| y (one-hot, true = cat) | **1** | 0 | 0 |" in view.vectors
+    assert view.three_ways.count("| 0.2877 |") == 3  # three ways, same number
+    assert isinstance(view.curve, Figure)
+    (point,) = view.curve.findobj(lambda a: a.get_gid() == CURRENT_POINT_GID)
     assert point.get_xdata()[0] == pytest.approx(0.75)
     assert point.get_ydata()[0] == pytest.approx(0.2877, abs=5e-5)
-    assert "Tick" in bug  # the bug comparison is off by default
+    assert "Tick" in view.bug  # the bug comparison is off by default
 
 
 def test_sliders_are_divided_by_their_sum() -> None:
-    loss, vectors, *_ = cross_entropy_view(ANIMALS, 0, False, *_sliders(0.6, 0.2, 0.0))
-    assert "divided by their sum" in vectors and "(0.80)" in vectors
-    assert "| 0.7500 | 0.2500 | 0.0000 |" in vectors
-    assert "# 0.2877" in loss  # 0.6 / 0.8 = 0.75
+    view = cross_entropy_view(ANIMALS, 0, False, *_sliders(0.6, 0.2, 0.0))
+    assert "divided by their sum" in view.vectors and "(0.80)" in view.vectors
+    assert "| 0.7500 | 0.2500 | 0.0000 |" in view.vectors
+    assert "# 0.2877" in view.loss  # 0.6 / 0.8 = 0.75
 
 
 @pytest.mark.parametrize("index", range(len(LESSON_EXAMPLES)))
 def test_each_lesson_example_in_one_click(index: int) -> None:
     example = LESSON_EXAMPLES[index]
-    outputs = apply_lesson_example(index, False)
-    class_set, sliders, true_class, (loss, vectors, _figure, ways, _bug) = (
-        outputs[0],
-        outputs[1:11],
-        outputs[11],
-        outputs[12:],
-    )
-    assert class_set == ANIMALS
-    assert [s["value"] for s in sliders[:3]] == list(example.y_hat)
-    assert [s["visible"] for s in sliders] == [True] * 3 + [False] * 7
-    assert true_class["value"] == example.true_class
-    assert f"# {example.loss:.4f}" in loss
+    preset = apply_lesson_example(index, False)
+    assert preset.class_set == ANIMALS  # also from the digits
+    assert [s["value"] for s in preset.sliders[:3]] == list(example.y_hat)
+    assert [s["visible"] for s in preset.sliders] == [True] * 3 + [False] * 7
+    assert preset.true_class["value"] == example.true_class
+    assert f"# {example.loss:.4f}" in preset.view.loss
     if example.y_hat[example.true_class] > 0:
-        assert example.note in loss
-    assert _has_no_nan(loss, vectors, ways)
+        assert example.note in preset.view.loss
+    assert _has_no_nan(preset.view.loss, preset.view.vectors, preset.view.three_ways)
 
 
 def test_p_0_01_shows_the_correct_4_6052_and_says_the_slide_is_wrong() -> None:
-    loss, *_ = cross_entropy_view(ANIMALS, 0, False, *_sliders(0.01, 0.99))
+    loss = cross_entropy_view(ANIMALS, 0, False, *_sliders(0.01, 0.99)).loss
     assert "# 4.6052" in loss
     assert "4.65" in loss and "typo" in loss
 
 
 def test_p_true_zero_shows_the_epsilon_capped_value_and_explains() -> None:
-    loss, vectors, figure, ways, bug = cross_entropy_view(ANIMALS, 0, True, *_sliders(0, 1, 0))
-    assert "# 34.5388" in loss
-    assert "infinite" in loss and "1e-15" in loss
-    assert "∞" in ways and "34.5388" in ways  # the library ways give infinity
-    (label,) = figure.findobj(lambda a: a.get_gid() == CURRENT_LABEL_GID)
+    view = cross_entropy_view(ANIMALS, 0, True, *_sliders(0, 1, 0))
+    assert "# 34.5388" in view.loss
+    assert "infinite" in view.loss and "1e-15" in view.loss
+    assert "∞" in view.three_ways and "34.5388" in view.three_ways  # the library ways give ∞
+    (label,) = view.curve.findobj(lambda a: a.get_gid() == CURRENT_LABEL_GID)
     assert "34.54" in label.get_text()
-    assert _has_no_nan(loss, vectors, ways, bug)
+    assert _has_no_nan(view.loss, view.vectors, view.three_ways, view.bug)
 
 
 def test_all_sliders_at_zero_give_a_clear_message_not_a_crash() -> None:
-    loss, vectors, figure, ways, bug = cross_entropy_view(ANIMALS, 0, True, *_sliders())
-    assert "Move at least one slider above 0" in loss
-    assert "0 / 0" in loss
-    assert figure.findobj(lambda a: a.get_gid() == CURRENT_POINT_GID) == []
-    assert _has_no_nan(loss, vectors, ways, bug)
+    view = cross_entropy_view(ANIMALS, 0, True, *_sliders())
+    assert "Move at least one slider above 0" in view.loss
+    assert "0 / 0" in view.loss
+    assert view.curve.findobj(lambda a: a.get_gid() == CURRENT_POINT_GID) == []
+    assert _has_no_nan(view.loss, view.vectors, view.three_ways, view.bug)
 
 
 def test_hidden_sliders_are_ignored() -> None:
     visible_only = cross_entropy_view(ANIMALS, 1, False, *_sliders(0.2, 0.5, 0.3))
     with_hidden = cross_entropy_view(ANIMALS, 1, False, 0.2, 0.5, 0.3, *[0.9] * 7)
-    assert visible_only[0] == with_hidden[0]
+    assert visible_only.loss == with_hidden.loss
+    assert visible_only.vectors == with_hidden.vectors
 
 
 def test_ten_digits() -> None:
     values = [0.0] * NUM_CLASSES
     values[7] = 0.5
     values[1] = 0.5
-    loss, vectors, *_ = cross_entropy_view(DIGITS, 7, False, *values)
-    assert f"# {-math.log(0.5):.4f}" in loss
-    assert "| 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | sum |" in vectors
+    view = cross_entropy_view(DIGITS, 7, False, *values)
+    assert f"# {-math.log(0.5):.4f}" in view.loss
+    assert "| 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | sum |" in view.vectors
 
 
 def test_switching_classes_relabels_and_shows_ten_sliders() -> None:
-    outputs = switch_classes(DIGITS, False)
-    sliders, true_class, loss = outputs[:10], outputs[10], outputs[11]
-    assert all(s["visible"] for s in sliders)
-    assert [s["label"] for s in sliders][:2] == ["P(0)", "P(1)"]
-    assert len(true_class["choices"]) == 10
-    assert "#" in loss
+    digits = switch_classes(DIGITS, False)
+    assert len(digits.sliders) == 10 and all(s["visible"] for s in digits.sliders)
+    assert [s["label"] for s in digits.sliders][:2] == ["P(0)", "P(1)"]
+    assert len(digits.true_class["choices"]) == 10
+    assert "#" in digits.view.loss
+    assert digits.class_set is None  # the radio button is what the student just clicked
     back = switch_classes(ANIMALS, False)
-    assert [s["visible"] for s in back[:10]] == [True] * 3 + [False] * 7
-    assert [s["label"] for s in back[:3]] == ["P(cat)", "P(dog)", "P(horse)"]
-    assert "# 0.2877" in back[11]
+    assert [s["visible"] for s in back.sliders] == [True] * 3 + [False] * 7
+    assert [s["label"] for s in back.sliders[:3]] == ["P(cat)", "P(dog)", "P(horse)"]
+    assert "# 0.2877" in back.view.loss
 
 
 def test_bug_switch_shows_the_wrong_loss_next_to_the_right_one() -> None:
-    *_, bug = cross_entropy_view(ANIMALS, 0, True, *_sliders(0.75, 0.25))
+    bug = cross_entropy_view(ANIMALS, 0, True, *_sliders(0.75, 0.25)).bug
     logits = torch.log(torch.tensor([[0.75, 0.25, 0.0]]))
     wrong = F.cross_entropy(F.softmax(logits, dim=1), torch.tensor([0]))
     assert f"**{float(wrong):.4f}**" in bug
@@ -152,6 +148,11 @@ def test_bad_input_from_the_api_is_a_gradio_error(class_set, true_class) -> None
         cross_entropy_view(class_set, true_class, False, *_sliders(0.5, 0.5))
 
 
+def test_switching_to_an_unknown_class_set_is_a_gradio_error() -> None:
+    with pytest.raises(gr.Error, match="Unknown set of classes"):
+        switch_classes("birds", False)
+
+
 def test_negative_probability_from_the_api_is_a_gradio_error() -> None:
     with pytest.raises(gr.Error, match="negative"):
         cross_entropy_view(ANIMALS, 0, False, *_sliders(0.5, -0.5, 0.2))
@@ -161,31 +162,64 @@ def test_negative_probability_from_the_api_is_a_gradio_error() -> None:
 
 
 def test_lesson_logits_show_the_sums_and_the_loss() -> None:
-    bars, table, loss, bug = logits_view(3, True, *LESSON_LOGITS)
-    assert "**1.00**" in table  # softmax sums to 1.00
-    assert "**-24.6857**" in table  # log_softmax sums to -24.6857
+    view = logits_view(3, True, *LESSON_LOGITS)
+    assert "**1.00**" in view.table  # softmax sums to 1.00
+    assert "**-24.6857**" in view.table  # log_softmax sums to -24.6857
     logits = torch.tensor([LESSON_LOGITS])
     expected = float(F.cross_entropy(logits, torch.tensor([3])))
-    assert f"# {expected:.4f}" in loss
-    assert bars["probability"].sum() == pytest.approx(1.0)
-    assert list(bars["class"]).count("true class") == 1
-    assert bars["class"][3] == "true class"
+    assert f"# {expected:.4f}" in view.loss
+    assert view.bars["probability"].sum() == pytest.approx(1.0)
+    assert list(view.bars["class"]).count("true class") == 1
+    assert view.bars["class"][3] == "true class"
     wrong = float(F.cross_entropy(F.softmax(logits, dim=1), torch.tensor([3])))
-    assert f"**{wrong:.4f}**" in bug
+    assert f"**{wrong:.4f}**" in view.bug
 
 
 def test_logits_preset_sets_the_sliders() -> None:
-    outputs = set_logits([0.0] * NUM_CLASSES, 0, False)
-    assert list(outputs[:10]) == [0.0] * 10
-    assert f"# {math.log(10):.4f}" in outputs[12]  # uniform: -log(1/10)
+    preset = set_logits([0.0] * NUM_CLASSES, 0, False)
+    assert preset.sliders == [0.0] * 10
+    assert f"# {math.log(10):.4f}" in preset.view.loss  # uniform: -log(1/10)
 
 
 def test_extreme_logits_do_not_overflow() -> None:
     logits = [-10.0] * NUM_CLASSES
     logits[0] = 10.0
-    bars, table, loss, bug = logits_view(1, True, *logits)  # confidently wrong
-    assert "# 20.0000" in loss
-    assert _has_no_nan(table, loss, bug)
+    view = logits_view(1, True, *logits)  # confidently wrong
+    assert "# 20.0000" in view.loss
+    assert _has_no_nan(view.table, view.loss, view.bug)
+
+
+# --- the tab's events, wired ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo() -> gr.Blocks:
+    with gr.Blocks() as blocks, gr.Tab("Cross-entropy"):
+        build_cross_entropy_tab()
+    return blocks
+
+
+def test_every_event_answers_exactly_its_outputs(demo) -> None:
+    """Each handler, called with the components' start values, updates every output it lists."""
+    for event in demo.fns.values():
+        answer = event.fn(*[component.value for component in event.inputs])
+        if isinstance(answer, dict):  # {component: value}
+            assert set(answer) == set(event.outputs), event.api_name
+        else:  # a view, in the order of the outputs
+            assert len(answer) == len(event.outputs), event.api_name
+
+
+def test_the_class_switch_event_relabels_the_sliders(demo) -> None:
+    """The event wired to the "Classes" radio, as Gradio calls it (no browser test covers it)."""
+    (switch,) = [
+        e for e in demo.fns.values() if [demo.blocks[i].label for i, _ in e.targets] == ["Classes"]
+    ]
+    answer = switch.fn(DIGITS, False)
+    sliders = [c for c in switch.outputs if isinstance(c, gr.Slider)]
+    assert [answer[s]["label"] for s in sliders] == [f"P({d})" for d in range(10)]
+    assert all(answer[s]["visible"] for s in sliders)
+    loss_md = next(c for c in switch.outputs if isinstance(c, gr.Markdown))
+    assert answer[loss_md].startswith("Cross-entropy = -log(ŷ[0])")
 
 
 # --- the tab in a launched app, through gradio_client -----------------------------------
@@ -204,23 +238,37 @@ def client(tmp_path_factory):
 
 def test_the_api_answers_with_the_lessons_number(client) -> None:
     result = client.predict(ANIMALS, 0, False, *_sliders(0.75, 0.25), api_name="/cross_entropy")
-    loss, vectors, plot, ways, bug = result
-    assert "# 0.2877" in loss
-    assert ways.count("| 0.2877 |") == 3
-    assert plot is not None
+    view = ProbabilityView(*result)  # the API answers the view's fields in order
+    assert "# 0.2877" in view.loss
+    assert view.three_ways.count("| 0.2877 |") == 3
+    assert view.curve is not None
+    assert "Tick" in view.bug
 
 
 def test_the_api_takes_ten_digits_and_any_true_class(client) -> None:
     values = [0.1] * NUM_CLASSES
-    loss, *_ = client.predict(DIGITS, 7, False, *values, api_name="/cross_entropy")
-    assert f"# {math.log(10):.4f}" in loss
+    view = ProbabilityView(*client.predict(DIGITS, 7, False, *values, api_name="/cross_entropy"))
+    assert f"# {math.log(10):.4f}" in view.loss
 
 
 def test_the_api_handles_the_edge_cases(client) -> None:
-    loss, *_ = client.predict(ANIMALS, 0, False, *_sliders(), api_name="/cross_entropy")
-    assert "Move at least one slider above 0" in loss
-    loss, *_ = client.predict(ANIMALS, 0, True, *_sliders(0, 1), api_name="/cross_entropy")
-    assert "# 34.5388" in loss
+    empty = ProbabilityView(
+        *client.predict(ANIMALS, 0, False, *_sliders(), api_name="/cross_entropy")
+    )
+    assert "Move at least one slider above 0" in empty.loss
+    zero = ProbabilityView(
+        *client.predict(ANIMALS, 0, True, *_sliders(0, 1), api_name="/cross_entropy")
+    )
+    assert "# 34.5388" in zero.loss
+
+
+def test_the_api_keeps_its_inputs_and_outputs(client) -> None:
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    parameters = [p["parameter_name"] for p in api["/cross_entropy"]["parameters"]]
+    assert parameters[:3] == ["class_set", "true_class", "apply_softmax_bug"]
+    assert len(parameters) == 3 + NUM_CLASSES  # then one slider per class
+    returns = [r["component"] for r in api["/cross_entropy"]["returns"]]
+    assert returns == ["Markdown", "Markdown", "Plot", "Markdown", "Markdown"]  # ProbabilityView
 
 
 def test_only_the_main_event_is_public(client) -> None:

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mnist_demo.classroom.runs import StudentSession
 from mnist_demo.model import make_model
 from mnist_demo.ui.draw_tab import (
     EMPTY_MESSAGE,
@@ -21,9 +22,9 @@ def as_frame(bars: dict) -> pd.DataFrame:
 
 
 def test_a_stroke_shows_the_digit_bars_image_and_numbers():
-    headline, bars, seen, numbers = classify_drawing(sketchpad_value(draw_layer(7, CENTERED)))
-    assert "**7**" in headline
-    bars = as_frame(bars)
+    view = classify_drawing(sketchpad_value(draw_layer(7, CENTERED)))
+    assert "**7**" in view.answer
+    bars, seen, numbers = as_frame(view.bars), view.seen, view.numbers
     assert list(bars["digit"]) == [str(d) for d in range(10)]
     assert bars["probability"].sum() == pytest.approx(1.0, abs=1e-4)
     assert (bars["kind"] == "top guess").sum() == 1 and bars.loc[7, "kind"] == "top guess"
@@ -33,27 +34,27 @@ def test_a_stroke_shows_the_digit_bars_image_and_numbers():
 
 
 def test_empty_canvas_shows_draw_a_digit_not_a_prediction():
-    headline, bars, seen, numbers = classify_drawing(None)
-    assert headline == EMPTY_MESSAGE
-    assert as_frame(bars)["probability"].sum() == 0  # no made-up prediction
-    assert "<img" not in seen and len(numbers) == 0
+    view = classify_drawing(None)
+    assert view.answer == EMPTY_MESSAGE
+    assert as_frame(view.bars)["probability"].sum() == 0  # no made-up prediction
+    assert "<img" not in view.seen and len(view.numbers) == 0
     blank = {
         "background": np.full((280, 280, 4), 255, np.uint8),
         "layers": [np.zeros((280, 280, 4), np.uint8)],
         "composite": None,
     }
-    assert classify_drawing(blank)[0] == EMPTY_MESSAGE
+    assert classify_drawing(blank).answer == EMPTY_MESSAGE
 
 
 def test_a_students_own_model_is_used_for_their_session_only():
     drawing = sketchpad_value(draw_layer(7, CENTERED))
 
-    def probabilities(session: dict) -> pd.Series:
-        return as_frame(classify_drawing(drawing, session)[1])["probability"]
+    def probabilities(session: StudentSession) -> pd.Series:
+        return as_frame(classify_drawing(drawing, session).bars)["probability"]
 
-    shipped = probabilities({"draw_model": None})
-    assert not np.allclose(shipped, probabilities({"draw_model": make_model(seed=0)}))
-    assert np.allclose(probabilities({"draw_model": None}), shipped)
+    shipped = probabilities(StudentSession())
+    assert not np.allclose(shipped, probabilities(StudentSession(draw_model=make_model(seed=0))))
+    assert np.allclose(probabilities(StudentSession()), shipped)
 
 
 def test_non_images_become_a_gradio_error():
@@ -106,13 +107,13 @@ def test_what_the_pad_sends_is_classified_like_the_drawing_itself():
     """The pad sends its picture as a PNG data URL: the same answer as the pixels."""
     layer = draw_layer(7, CENTERED)
     from_pad = classify_drawing(canvas_data_url(layer))
-    assert "**7**" in from_pad[0]
-    assert from_pad[0] == classify_drawing(layer)[0]
-    assert from_pad[1] == classify_drawing(layer)[1]
+    assert "**7**" in from_pad.answer
+    assert from_pad.answer == classify_drawing(layer).answer
+    assert from_pad.bars == classify_drawing(layer).bars
 
 
 def test_a_cleared_pad_sends_an_empty_string_and_gets_draw_a_digit():
-    assert classify_drawing("")[0] == EMPTY_MESSAGE
+    assert classify_drawing("").answer == EMPTY_MESSAGE
 
 
 def test_a_stroke_is_answered_in_one_worker_thread_hand_over(monkeypatch):
@@ -130,7 +131,7 @@ def test_a_stroke_is_answered_in_one_worker_thread_hand_over(monkeypatch):
     from mnist_demo.ui.draw_tab import build_draw_tab
 
     with gr.Blocks() as demo:
-        build_draw_tab(gr.State({}))
+        build_draw_tab(gr.State(None))
     stroke = next(fn for fn in demo.fns.values() if fn.api_name == "predict")
     # The same event the plain way: classify_drawing, with Gradio's pre- and postprocessing.
     plain = copy.copy(stroke)
@@ -165,7 +166,7 @@ def test_a_stroke_is_answered_in_one_worker_thread_hand_over(monkeypatch):
 
 
 def test_the_numbers_table_shows_tiny_probabilities_not_zero():
-    _, _, _, numbers = classify_drawing(canvas_data_url(draw_layer(7, CENTERED)))
+    numbers = classify_drawing(canvas_data_url(draw_layer(7, CENTERED))).numbers
     assert (numbers["softmax"] > 0).all()  # the shipped model is sure: others are ~1e-10
     assert numbers["softmax"].min() < 1e-4
     log_of_shown = np.log(numbers["softmax"].to_numpy())

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -17,7 +18,17 @@ from mnist_demo.plots import (
     CURVE_DPI,
     CURVE_FIGSIZE,
     CURVE_LOSS_MAX,
+    LOSS_PLOT_MAX,
+    MAX_PLOT_POINTS,
+    RUN_COLORS,
+    accuracy_frame,
+    confusion_frame,
+    confusion_styler,
     cross_entropy_curve,
+    loss_frame,
+    run_color,
+    smooth,
+    thin,
 )
 
 
@@ -92,3 +103,55 @@ def test_plots_never_imports_pyplot() -> None:
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_ROOT)
+
+
+# ---------------------------------------------------------------------------------------
+# Training: curve and table data
+# ---------------------------------------------------------------------------------------
+
+
+def test_smoothing_starts_at_the_first_value_and_follows_a_constant():
+    assert smooth([2.0])[0] == pytest.approx(2.0)
+    assert smooth([1.0] * 50) == pytest.approx([1.0] * 50)
+    smoothed = smooth([0.0, 10.0, 10.0, 10.0])
+    assert 0.0 < smoothed[1] < smoothed[2] < smoothed[3] < 10.0
+
+
+def test_thinning_spreads_the_points_and_keeps_the_last():
+    assert thin(5).tolist() == [0, 1, 2, 3, 4]
+    kept = thin(5000)
+    assert len(kept) == MAX_PLOT_POINTS and kept[0] == 0 and kept[-1] == 4999
+    assert (np.diff(kept) > 0).all()
+
+
+def test_curve_frames_overlay_runs_and_stay_small():
+    long, short = "#1 Adam lr 0.001", "#2 SGD lr 0.001"
+    losses = loss_frame({long: [2.3] * 5000, short: [1e6, 2.0]})
+    assert list(losses.columns) == ["step", "loss", "run"]
+    per_run = losses.groupby("run", sort=False)["step"]
+    assert per_run.count().tolist() == [MAX_PLOT_POINTS, 2]
+    assert per_run.max().tolist() == [5000, 2]  # the last step is always drawn
+    assert losses["loss"].max() <= LOSS_PLOT_MAX  # an explosion does not flatten the rest
+    accuracy = accuracy_frame({long: ([0, 2500, 5000], [0.1, 0.8, 0.9]), short: ([0], [0.1])})
+    assert accuracy["run"].unique().tolist() == [long, short]
+    assert accuracy["step"].tolist() == [0, 2500, 5000, 0]
+    assert loss_frame({}).empty and list(accuracy_frame({}).columns) == [
+        "step",
+        "accuracy",
+        "run",
+    ]
+    assert loss_frame({long: []}).empty and accuracy_frame({long: ([], [])}).empty
+
+
+def test_each_run_number_keeps_its_colour():
+    assert [run_color(1), run_color(2)] == [RUN_COLORS[0], RUN_COLORS[1]]
+    assert run_color(len(RUN_COLORS) + 1) == RUN_COLORS[0]  # round the palette again
+
+
+def test_confusion_table_has_a_row_per_true_digit():
+    confusion = torch.arange(100).view(10, 10)
+    frame = confusion_frame(confusion)
+    assert frame.shape == (10, 11) and frame["true"].tolist() == [str(d) for d in range(10)]
+    assert frame["3"].tolist() == confusion[:, 3].tolist()  # predicted 3
+    html = confusion_styler(confusion).to_html()
+    assert "rgba(84, 162, 75" in html and "rgba(228, 87, 86" in html  # right green, wrong red

@@ -8,9 +8,12 @@ import time
 import gradio as gr
 import pytest
 
+from mnist_demo.classroom import stroke_process
+from mnist_demo.classroom.runs import StudentSession
+from mnist_demo.classroom.stroke_process import StrokeProcess, StrokeProcessGone
 from mnist_demo.model import make_model
-from mnist_demo.ui import draw_tab, stroke_process
-from mnist_demo.ui.stroke_process import StrokeProcess, StrokeProcessGone
+from mnist_demo.ui.draw_tab import build_draw_tab
+from mnist_demo.ui.strokes import ProcessAnswer
 
 from drawings import CENTERED, canvas_data_url, draw_layer
 
@@ -28,41 +31,44 @@ def run():
 
 
 @pytest.fixture
-def stroke(monkeypatch, run):
-    """(the Draw tab's stroke handler, the same handler answering in the server)."""
-    with gr.Blocks() as demo:
-        draw_tab.build_draw_tab(gr.State({}))
-    handler = next(fn for fn in demo.fns.values() if fn.api_name == "predict").fn
-    monkeypatch.setattr(draw_tab, "_stroke_process", None)
-    draw_tab.answer_strokes_in_a_process()
+def stroke(run):
+    """(the Draw tab's stroke handler, answering with the process; the same handler answering
+    in the server)."""
+    with gr.Blocks():
+        handler = build_draw_tab(gr.State(None))
+    handler.process = StrokeProcess(handler.answer_in_process)  # as prepare_to_serve does
 
     def in_the_process(canvas, session):
-        return run(handler(canvas, session))
+        return run(handler.answer_stroke(canvas, session))
 
     def in_the_server(canvas, session):
-        with monkeypatch.context() as patch:
-            patch.setattr(draw_tab, "_stroke_process", None)
-            return run(handler(canvas, session))
+        process, handler.process = handler.process, None
+        try:
+            return run(handler.answer_stroke(canvas, session))
+        finally:
+            handler.process = process
 
-    yield in_the_process, in_the_server
-    draw_tab._stroke_process.stop("the test is over")
+    yield in_the_process, in_the_server, handler.process
+    handler.process.stop("the test is over")
 
 
 def test_the_process_answers_as_the_server_would(stroke, monkeypatch, run):
-    handler, in_the_server = stroke
+    handler, in_the_server, process = stroke
     asked = []
-    real_ask = draw_tab._stroke_process.ask
+    real_ask = process.ask
 
     async def counting_ask(canvas):
         asked.append(canvas)
         return await real_ask(canvas)
 
-    monkeypatch.setattr(draw_tab._stroke_process, "ask", counting_ask)
+    monkeypatch.setattr(process, "ask", counting_ask)
+    session = StudentSession()
     for canvas in (SEVEN, ""):
-        assert handler(canvas, {}) == in_the_server(canvas, {})
+        assert handler(canvas, session) == in_the_server(canvas, session)
     assert asked == [SEVEN, ""]  # both were sent to the process...
-    assert run(real_ask(SEVEN)) == in_the_server(SEVEN, {})  # ...and it answers
-    assert "The network says **7**" in handler(SEVEN, {})[0]
+    answer = run(real_ask(SEVEN))  # ...and it answers
+    assert answer == ProcessAnswer(outputs=in_the_server(SEVEN, session))
+    assert "The network says **7**" in handler(SEVEN, session)[0]
 
 
 def test_a_stroke_for_the_process_needs_no_worker_thread(stroke, monkeypatch):
@@ -70,46 +76,47 @@ def test_a_stroke_for_the_process_needs_no_worker_thread(stroke, monkeypatch):
     (Gradio's worker threads are anyio's; a stray executor would not be seen here.)"""
     import anyio.to_thread
 
-    handler, in_the_server = stroke
-    expected = in_the_server(SEVEN, {})  # this one does use a worker thread
+    handler, in_the_server, _ = stroke
+    expected = in_the_server(SEVEN, StudentSession())  # this one does use a worker thread
 
     async def no_worker_thread(function, *args, **kwargs):
         pytest.fail(f"{function.__name__} was handed to a worker thread")
 
     monkeypatch.setattr(anyio.to_thread, "run_sync", no_worker_thread)
-    assert handler(SEVEN, {}) == expected
+    assert handler(SEVEN, StudentSession()) == expected
 
 
 def test_a_bad_drawing_gets_the_same_message(stroke, run):
-    handler, in_the_server = stroke
+    handler, in_the_server, process = stroke
     with pytest.raises(gr.Error) as from_process:
-        handler(DAMAGED, {})
+        handler(DAMAGED, StudentSession())
     with pytest.raises(gr.Error) as from_server:
-        in_the_server(DAMAGED, {})
+        in_the_server(DAMAGED, StudentSession())
     assert from_process.value.message == from_server.value.message
-    assert run(draw_tab._stroke_process.ask(DAMAGED)) == from_server.value.message
+    assert run(process.ask(DAMAGED)) == ProcessAnswer(error=from_server.value.message)
 
 
 def test_a_students_own_model_answers_in_the_server(stroke, monkeypatch):
-    handler, in_the_server = stroke
+    handler, in_the_server, process = stroke
 
     async def must_not_ask(canvas):
         pytest.fail("the stroke process was asked")
 
-    monkeypatch.setattr(draw_tab._stroke_process, "ask", must_not_ask)
-    own = {"draw_model": make_model(seed=0)}
+    monkeypatch.setattr(process, "ask", must_not_ask)
+    own = StudentSession(draw_model=make_model(seed=0))
     assert handler(SEVEN, own) == in_the_server(SEVEN, own)
 
 
 def test_strokes_are_still_answered_after_the_process_dies(stroke):
-    handler, in_the_server = stroke
-    assert handler(SEVEN, {}) == in_the_server(SEVEN, {})  # connected, then killed
-    os.kill(draw_tab._stroke_process._process.pid, signal.SIGKILL)
-    draw_tab._stroke_process._process.join()
+    handler, in_the_server, process = stroke
+    session = StudentSession()
+    assert handler(SEVEN, session) == in_the_server(SEVEN, session)  # connected, then killed
+    os.kill(process._process.pid, signal.SIGKILL)
+    process._process.join()
     start = time.perf_counter()
-    assert handler(SEVEN, {}) == in_the_server(SEVEN, {})
+    assert handler(SEVEN, session) == in_the_server(SEVEN, session)
     assert time.perf_counter() - start < 2  # the death is seen at once, not after a timeout
-    assert draw_tab._stroke_process.alive is False
+    assert process.alive is False
 
 
 def double(number):

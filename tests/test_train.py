@@ -4,18 +4,20 @@ import math
 
 import pytest
 import torch
+from torch import nn
 
-from mnist_demo.data import load_mnist
+from mnist_demo.data import augment, load_mnist, normalize
+from mnist_demo.evaluate import evaluate
 from mnist_demo.model import make_model
 from mnist_demo.train import (
+    EXPLODED_LOSS,
     TrainConfig,
     TrainingDiverged,
-    augment,
-    confusion_matrix,
-    evaluate,
+    check_loss,
     main,
     make_optimizer,
     train,
+    train_step,
 )
 
 from conftest import blobs
@@ -60,6 +62,64 @@ def test_one_step_is_the_lessons_five_lines():
         assert torch.allclose(a, b, atol=1e-6)
 
 
+def test_train_step_is_the_five_lines_by_hand():
+    """`train_step` on one batch moves the weights exactly as the lesson's five lines do."""
+    data = blobs(32, seed=3)
+    images, targets = normalize(data.images), data.labels
+    ours, by_hand = make_model(seed=1), make_model(seed=1)
+    for model in (ours, by_hand):  # gradients left over from an earlier step
+        for parameter in model.parameters():
+            parameter.grad = torch.ones_like(parameter)
+    optimizer = torch.optim.SGD(ours.parameters(), lr=0.5, momentum=0.9)
+    logits, loss = train_step(ours, optimizer, nn.CrossEntropyLoss(), images, targets)
+
+    hand_optimizer = torch.optim.SGD(by_hand.parameters(), lr=0.5, momentum=0.9)
+    hand_optimizer.zero_grad()
+    hand_logits = by_hand(images)
+    hand_loss = nn.functional.cross_entropy(hand_logits, targets)
+    hand_loss.backward()
+    hand_optimizer.step()
+
+    assert torch.allclose(logits, hand_logits) and torch.allclose(loss, hand_loss)
+    moved = False
+    for a, b, start in zip(
+        ours.parameters(), by_hand.parameters(), make_model(seed=1).parameters(), strict=True
+    ):
+        assert torch.allclose(a, b, atol=1e-6)
+        moved |= not torch.allclose(a, start)
+    assert moved  # one step changed the weights (so the comparison means something)
+
+
+def test_should_stop_ends_the_run_after_the_step_it_first_says_so():
+    calls = []
+
+    def should_stop() -> bool:
+        calls.append(len(calls) + 1)
+        return len(calls) >= 7  # asked after every step: True first after step 7
+
+    config = TrainConfig(max_steps=100, batch_size=16, seed=3, report_every=5)
+    model = make_model(seed=3)
+    events = list(train(model, blobs(), config, eval_set=blobs(50), should_stop=should_stop))
+    assert len(calls) == 7
+    assert [e.step for e in events] == [5, 7]  # the last step is reported, measured
+    assert events[-1].test_accuracy is not None
+    assert sum(len(e.losses) for e in events) == 7
+    assert not model.training
+
+    reference = make_model(seed=3)
+    list(train(reference, blobs(), TrainConfig(max_steps=7, batch_size=16, seed=3)))
+    for a, b in zip(model.parameters(), reference.parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_a_loss_above_the_limit_or_not_finite_is_divergence():
+    check_loss(2.3, step=1, lr=1e-3)
+    check_loss(EXPLODED_LOSS, step=1, lr=1e-3)  # the limit itself is still allowed
+    for loss in (EXPLODED_LOSS * 1.01, float("inf"), float("nan")):
+        with pytest.raises(TrainingDiverged, match=r"at step 12 .*learning rate 0\.5"):
+            check_loss(loss, step=12, lr=0.5)
+
+
 def test_same_seed_same_run_and_global_rng_untouched():
     def run():
         model = make_model(seed=2)
@@ -94,14 +154,6 @@ def test_augment_keeps_shape_and_range_and_moves_pixels():
     assert moved.shape == images.shape
     assert moved.min() >= 0 and moved.max() <= 1 + 1e-6
     assert not torch.allclose(moved, images)
-
-
-def test_confusion_matrix_counts():
-    targets = torch.tensor([0, 0, 1, 2, 2, 2])
-    predictions = torch.tensor([0, 1, 1, 2, 2, 0])
-    matrix = confusion_matrix(targets, predictions)
-    assert matrix.shape == (10, 10) and matrix.sum() == 6
-    assert matrix[0, 0] == 1 and matrix[0, 1] == 1 and matrix[2, 2] == 2 and matrix[2, 0] == 1
 
 
 def test_unknown_optimizer_is_refused():

@@ -1,7 +1,7 @@
 """The Draw tab: draw a digit, watch the network's ten probabilities change on every stroke.
 
-The pad is a plain canvas (HTML and a little JavaScript, below): after each stroke it sends
-its picture as one PNG data URL, which `mnist_demo.preprocess` turns into the 28x28 input.
+The pad (ui/drawing_pad.py) sends its picture after each stroke as one PNG data URL, which
+`mnist_demo.preprocess` turns into the 28x28 input.
 
 The plain functions come first (they are what the tests call); the Gradio wiring is in
 `build_draw_tab()` at the end.
@@ -10,8 +10,8 @@ The plain functions come first (they are what the tests call); the Gradio wiring
 import base64
 import inspect
 from io import BytesIO
+from typing import NamedTuple
 
-import anyio.to_thread
 import gradio as gr
 import numpy as np
 import pandas as pd
@@ -21,13 +21,13 @@ from mnist_demo import model as model_module
 from mnist_demo.constants import CLASS_NAMES
 from mnist_demo.model import MNISTClassifier, count_parameters
 from mnist_demo.predict import Prediction, predict, shipped_model
-from mnist_demo.preprocess import MAX_DATA_URL_LENGTH, EmptyCanvasError
-from mnist_demo.ui.stroke_process import StrokeProcess, StrokeProcessGone
+from mnist_demo.preprocess import EmptyCanvasError
+from mnist_demo.ui.drawing_pad import CANVAS_SIZE, PAD_ID, DrawingPad
+from mnist_demo.ui.strokes import StrokeHandler
 
-CANVAS_SIZE = 280  # a small canvas: cheap to send on every stroke, 10x MNIST's 28
-BRUSH_SIZE = 12  # brush radius in canvas pixels: strokes about as thick as MNIST's
+__all__ = ["CANVAS_SIZE", "PAD_ID", "build_draw_tab", "classify_drawing"]
+
 PREVIEW_SCALE = 6  # the 28x28 input is shown 6x larger, with square pixels
-PAD_ID = "draw-pad"
 
 EMPTY_MESSAGE = "### ✏️ Draw a digit (0-9) on the canvas\nThe network's answer appears here."
 
@@ -46,10 +46,8 @@ def bar_data(probabilities: list[float] | None) -> dict:
     kinds it saw first, so both kinds must be there from the start.
 
     The rows come in the form gr.BarPlot sends to the browser (what its postprocess makes
-    of a pandas DataFrame with these columns: the columns, the rows, each column's kind and
-    the mark). Built directly, because on every stroke of every student the DataFrame and
-    its JSON took ~0.4 ms of the answer's ~2.5 ms of Python; this takes ~0.01 ms. Gradio
-    passes a dict on as it is (tests/test_draw_tab.py checks both).
+    of a pandas DataFrame with these columns), built directly because it is much cheaper on
+    every stroke; tests/test_draw_tab.py checks both agree.
     """
     probabilities = probabilities or [0.0] * len(CLASS_NAMES)
     top = int(np.argmax(probabilities))
@@ -69,8 +67,7 @@ def numbers_table(prediction: Prediction | None) -> pd.DataFrame:
     """The lesson's three views of the same output: logits, softmax and log_softmax.
 
     Tiny probabilities are shown as they are (e.g. 9.3e-11), not rounded to 0. A pandas
-    DataFrame, unlike the bars (see `bar_data`): for any other value, gr.Dataframe's
-    postprocess looks for the polars package on disk, on every stroke.
+    DataFrame (for any other value, gr.Dataframe's postprocess looks for polars on disk).
     """
     if prediction is None:
         return pd.DataFrame(columns=NUMBER_COLUMNS)
@@ -81,12 +78,6 @@ def numbers_table(prediction: Prediction | None) -> pd.DataFrame:
         np.round(prediction.log_probabilities.double().numpy(), 3),
     )
     return pd.DataFrame(dict(zip(NUMBER_COLUMNS, columns, strict=True)))
-
-
-def enlarge(image28: np.ndarray, scale: int = PREVIEW_SCALE) -> np.ndarray:
-    """The 28x28 input as a bigger uint8 picture with square pixels (white ink on black)."""
-    pixels = (np.clip(image28, 0.0, 1.0) * 255).astype(np.uint8)
-    return np.kron(pixels, np.ones((scale, scale), dtype=np.uint8))
 
 
 def seen_html(image28: np.ndarray | None) -> str:
@@ -116,47 +107,40 @@ def headline(prediction: Prediction) -> str:
     )
 
 
-def classify_drawing(canvas, session: dict | None = None):
-    """What a stroke shows: canvas -> (headline, bars, 28x28 image, numbers table).
+class DrawView(NamedTuple):
+    """What a stroke shows, one field per output of the tab."""
 
-    `canvas` is what the pad sends, a PNG data URL ("" when nothing is drawn), or any image
-    `mnist_demo.preprocess` accepts (the tests pass arrays).
+    answer: str  # the headline (Markdown)
+    bars: dict  # the softmax bar chart
+    seen: str  # the 28x28 input (HTML)
+    numbers: pd.DataFrame  # logits, softmax, log_softmax
+
+
+def classify_drawing(canvas, session=None) -> DrawView:
+    """What a stroke shows. `canvas` is what the pad sends, a PNG data URL ("" when nothing
+    is drawn), or any image `mnist_demo.preprocess` accepts (the tests pass arrays).
 
     An empty canvas gives the 'draw a digit' state, never a made-up prediction.
     `session` may hold this student's own model (trained in the Train tab).
     """
-    model = (session or {}).get("draw_model") or shipped_model()
+    model = getattr(session, "draw_model", None) or shipped_model()
     try:
         prediction = predict(canvas, model)
     except EmptyCanvasError:
-        return EMPTY_MESSAGE, bar_data(None), seen_html(None), numbers_table(None)
+        return empty_view()
     except ValueError as error:
         raise gr.Error(str(error)) from error
-    return (
-        headline(prediction),
-        bar_data(prediction.probabilities.tolist()),
-        seen_html(prediction.image),
-        numbers_table(prediction),
+    return DrawView(
+        answer=headline(prediction),
+        bars=bar_data(prediction.probabilities.tolist()),
+        seen=seen_html(prediction.image),
+        numbers=numbers_table(prediction),
     )
 
 
-def empty_outputs():
+def empty_view() -> DrawView:
     """What the tab shows when nothing is drawn."""
-    return classify_drawing(None)
-
-
-def as_sent(components: list, values) -> list:
-    """`values` in the form the browser receives them: each component's own `postprocess`.
-
-    Gradio does this itself, one output at a time, each in a worker thread of its own; the
-    Draw tab calls it inside its stroke handler instead (see `build_draw_tab`). It uses the
-    components as built: a per-session change made with gr.update() would be ignored here.
-    """
-    sent = []
-    for component, value in zip(components, values, strict=True):
-        data = component.postprocess(value)
-        sent.append(data.model_dump() if hasattr(data, "model_dump") else data)
-    return sent
+    return DrawView(EMPTY_MESSAGE, bar_data(None), seen_html(None), numbers_table(None))
 
 
 def model_code() -> str:
@@ -170,136 +154,20 @@ def model_code() -> str:
     )
 
 
-# The drawing pad: a plain HTML canvas. After every stroke (when the pointer lifts) its
-# picture goes to the server as one small PNG data URL inside the event (about 5 KB).
-# Gradio's Sketchpad sends three PNG files per stroke, each a separate upload to store
-# and read back: under a class's load that was most of the server's work per stroke, and
-# its requests slowed down three times more when runs trained (benchmarks/classroom_load.py).
-# Pointer events serve mouse, pen and finger alike; `touch-action: none` keeps the page
-# from scrolling under a finger.
-PAD_HTML = f"""
-<div class="pad">
-  <p class="pad-title">Your digit</p>
-  <canvas width="{CANVAS_SIZE}" height="{CANVAS_SIZE}"
-          aria-label="Drawing pad: draw one digit here"></canvas>
-  <div class="pad-tools">
-    <label>Brush <input class="brush" type="range" min="4" max="24" value="{BRUSH_SIZE}"
-           aria-label="brush radius"></label>
-    <button class="clear" id="clear-btn" type="button">Clear</button>
-  </div>
-</div>
-"""
-
-PAD_CSS = f"""
-canvas {{ width: {CANVAS_SIZE}px; height: {CANVAS_SIZE}px; max-width: 100%; background: white;
-          border: 1px solid #9ca3af; border-radius: 6px; touch-action: none; cursor: crosshair; }}
-.pad-title {{ margin: 0 0 0.4rem; font-weight: 600; }}
-.pad-tools {{ display: flex; gap: 1rem; align-items: center; margin-top: 0.5rem; }}
-.clear {{ padding: 0.3rem 1.2rem; border: 1px solid #9ca3af; border-radius: 6px; }}
-"""
-
-# Runs in the browser once the pad is on the page (`element` is the pad, `props.value` its
-# value: setting it sends the `change` event). Black ink on a transparent canvas: the
-# alpha channel is the stroke mask that `mnist_demo.preprocess` reads.
-PAD_JS = """
-const canvas = element.querySelector('canvas');
-const context = canvas.getContext('2d');
-const brush = element.querySelector('.brush');
-context.fillStyle = context.strokeStyle = '#000';
-context.lineCap = context.lineJoin = 'round';
-let pen = null;  // the pointer drawing the current stroke, if any
-let last = null;
-
-function point(event) {  // page pixels -> canvas pixels (the canvas may be shown scaled)
-  const box = canvas.getBoundingClientRect();
-  return [(event.clientX - box.left) * canvas.width / box.width,
-          (event.clientY - box.top) * canvas.height / box.height];
-}
-canvas.addEventListener('pointerdown', (event) => {
-  event.preventDefault();
-  if (!event.isPrimary) return;  // a second finger or a palm: only the first one draws
-  pen = event.pointerId;
-  last = point(event);
-  canvas.setPointerCapture(pen);
-  context.beginPath();
-  context.arc(last[0], last[1], Number(brush.value), 0, 2 * Math.PI);
-  context.fill();
-});
-canvas.addEventListener('pointermove', (event) => {
-  if (event.pointerId !== pen) return;
-  const next = point(event);
-  context.lineWidth = 2 * Number(brush.value);
-  context.beginPath();
-  context.moveTo(last[0], last[1]);
-  context.lineTo(next[0], next[1]);
-  context.stroke();
-  last = next;
-  event.preventDefault();
-});
-function endStroke(event) {
-  if (event.pointerId !== pen) return;
-  pen = null;
-  props.value = canvas.toDataURL('image/png');  // sends `change` with the drawing
-}
-canvas.addEventListener('pointerup', endStroke);
-canvas.addEventListener('pointercancel', endStroke);
-canvas.addEventListener('lostpointercapture', endStroke);  // never stuck mid-stroke
-element.querySelector('.clear').addEventListener('click', () => {
-  pen = null;  // a stroke still under a finger ends here, unsent
-  context.clearRect(0, 0, canvas.width, canvas.height);
-  props.value = '';  // sends `change` with nothing drawn: the answer empties too
-});
-"""
-
-
-_stroke_process: StrokeProcess | None = None  # see answer_strokes_in_a_process
-_shipped_model_answer = None  # what the process computes for a stroke: set by build_draw_tab
-
-
-def answer_strokes_in_a_process() -> None:
-    """From now on, strokes answered with the shipped model are answered in a process of
-    their own (mnist_demo/ui/stroke_process.py says why). Call it after `build_draw_tab`
-    and before the server starts: the process is a fork of this one."""
-    global _stroke_process  # noqa: PLW0603
-    if _shipped_model_answer is None:
-        raise RuntimeError("build the Draw tab (build_draw_tab) before starting its process")
-    shipped_model()  # loaded before the fork, so the process has it too
-    _stroke_process = StrokeProcess(_shipped_model_answer)
-
-
-def build_draw_tab(session: gr.State) -> gr.HTML:
-    """The tab's components and events; call inside `with gr.Tab(...)`. Returns the pad."""
+def build_draw_tab(session: gr.State) -> StrokeHandler:
+    """The tab's components and events; call inside `with gr.Tab(...)`. Returns the stroke
+    handler, to which the server attaches the stroke process."""
     gr.Markdown(
         "Draw a digit with your mouse or finger. After every stroke the network's ten "
         "outputs go through softmax and become the probabilities below."
     )
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
-            pad = gr.HTML(
-                "",  # the drawing as a PNG data URL; "" while nothing is drawn
-                html_template=PAD_HTML,
-                css_template=PAD_CSS,
-                js_on_load=PAD_JS,
-                label="Your digit",  # for the API page; the pad shows its own title
-                show_label=False,
-                container=True,
-                elem_id=PAD_ID,
-            )
+            pad = DrawingPad()
             gr.Markdown("Too thin or too bold? Move the brush slider. Start again with Clear.")
         with gr.Column(scale=1, min_width=300):
             answer = gr.Markdown(EMPTY_MESSAGE, elem_id="draw-answer")
-            bars = gr.BarPlot(
-                bar_data(None),
-                x="digit",
-                y="probability",
-                color="kind",
-                color_map={"top guess": "#e4572e", "other digits": "#4c78a8"},
-                colors_in_legend=[],  # no legend (it showed only its title, "kind")
-                y_lim=[0, 1],
-                sort="x",
-                label="softmax(logits): the probability of each digit",
-                elem_id="draw-bars",
-            )
+            bars = _bar_plot()
         with gr.Column(scale=1, min_width=200):
             gr.Markdown("**What the network sees** (28x28, shown 6x)")
             seen = gr.HTML(
@@ -318,55 +186,33 @@ def build_draw_tab(session: gr.State) -> gr.HTML:
     with gr.Accordion("The network (mnist_demo/model.py)", open=False):
         gr.Code(model_code(), language="python")
 
-    outputs = [answer, bars, seen, numbers]
-
-    def answer_here(canvas, session: dict | None = None) -> list:
-        """classify_drawing(), in the form the browser receives, computed in this process."""
-        return as_sent(outputs, classify_drawing(canvas, session))
-
-    async def answer_stroke(canvas: str, session: dict):
-        """classify_drawing(), with the answer already in the form the browser receives.
-
-        With the shipped model, in the stroke process once `answer_strokes_in_a_process`
-        has started it: a coroutine, so that waiting for the process takes no worker
-        thread. A student's own model answers here, in the server, in one worker thread.
-        """
-        small_enough = isinstance(canvas, str) and len(canvas) <= MAX_DATA_URL_LENGTH
-        if _stroke_process is not None and small_enough and not (session or {}).get("draw_model"):
-            try:
-                answer = await _stroke_process.ask(canvas)
-            except StrokeProcessGone:  # stopped, or this stroke failed there
-                pass  # answered here instead (and a real error is raised here)
-            else:
-                if isinstance(answer, str):  # the student's error message
-                    raise gr.Error(answer)
-                return answer
-        return await anyio.to_thread.run_sync(answer_here, canvas, session)  # a worker thread
-
-    global _shipped_model_answer  # noqa: PLW0603 (the process needs these outputs)
-
-    def _shipped_model_answer(canvas) -> list | str:
-        try:
-            return answer_here(canvas)
-        except gr.Error as error:
-            return str(error.message)
-
-    # At most one hand-over to a worker thread per stroke, not six. Gradio would pass the pad's
-    # value, and then each of the four outputs, through a worker thread of its own. While
-    # a run trains in another thread, every hand-over may wait for Python's lock (the GIL),
-    # so under a class's load the answers came ~2x later than those of a trivial endpoint
-    # (benchmarks/classroom_load.py). The pad's value needs no preprocessing: it is the
-    # data URL string itself.
+    outputs = DrawView(answer=answer, bars=bars, seen=seen, numbers=numbers)
+    handler = StrokeHandler(classify_drawing, list(outputs))
     pad.change(
-        answer_stroke,
+        handler.answer_stroke,
         inputs=[pad, session],
-        outputs=outputs,
+        outputs=list(outputs),
         api_name="predict",
-        preprocess=False,
-        postprocess=False,  # answer_stroke returns what the browser receives
+        preprocess=False,  # the pad's value is the data URL itself
+        postprocess=False,  # the handler returns what the browser receives
         show_progress="hidden",
         trigger_mode="always_last",  # strokes drawn while one is answered: only the last
         concurrency_limit=8,
         concurrency_id="predict",
     )
-    return pad
+    return handler
+
+
+def _bar_plot() -> gr.BarPlot:
+    return gr.BarPlot(
+        bar_data(None),
+        x="digit",
+        y="probability",
+        color="kind",
+        color_map={"top guess": "#e4572e", "other digits": "#4c78a8"},
+        colors_in_legend=[],  # no legend (it showed only its title, "kind")
+        y_lim=[0, 1],
+        sort="x",
+        label="softmax(logits): the probability of each digit",
+        elem_id="draw-bars",
+    )

@@ -5,8 +5,7 @@ In the server, a stroke's ~4 ms of Python is cut into ~40 pieces by the calls th
 of the lock (torch operations, PNG decoding), and under a class's load it waited for the
 lock before each piece: Gradio's own request handling, the Train tab and training held it
 about half the time. This process has a GIL of its own. It shares most of its memory
-with the server (a fork): the two use 1.3-1.5 GB together (PSS) under the class benchmark,
-see the README.
+with the server (a fork); docs/performance.md has the figures.
 
     strokes = StrokeProcess(answer)   # forks now: call it before the server starts
     await strokes.ask(canvas)         # answer(canvas), computed in the process

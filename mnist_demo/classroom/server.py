@@ -1,0 +1,57 @@
+"""How the process is set up before a class arrives; each setting's figures are in
+docs/performance.md.
+
+    strokes = prepare_to_serve(answer_stroke)   # then launch with launch_options()
+"""
+
+import contextlib
+import gc
+import os
+from collections.abc import Callable
+
+import torch
+from PIL import Image
+
+from mnist_demo.classroom.stroke_process import StrokeProcess
+from mnist_demo.data import MNISTNotFoundError, shared_data
+from mnist_demo.predict import shipped_model
+
+# Gradio's queue rebuilds a table of past events after every event, for a monitoring page
+# we turn off: rarely and over fewer events. Read when the queue is created.
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+
+# An upload's size limit bounds its bytes, not its pixels; PIL refuses images over twice
+# this many pixels before decoding them (drawings sent to the API included).
+Image.MAX_IMAGE_PIXELS = 4000 * 4000
+
+# Young garbage collections every 20,000 allocations (Python's default: 700), so that the
+# full ones, which pause the whole server, become rare.
+GC_THRESHOLD = (20_000, 10, 10)
+
+
+def prepare_to_serve(answer_stroke: Callable[[object], object]) -> StrokeProcess:
+    """Read MNIST and the shipped model now, tune the garbage collector, then fork the
+    process that calls `answer_stroke(canvas)` for every stroke (returned).
+
+    Reading MNIST holds Python's lock for about 2 s: done now, not in the first student's
+    run. One torch thread per request: parallel requests do not fight over the two cores.
+    """
+    torch.set_num_threads(1)
+    with contextlib.suppress(MNISTNotFoundError):  # the Train tab will say what to do
+        shared_data()
+    shipped_model()  # loaded before the fork, so the stroke process has it too
+    gc.collect()
+    gc.freeze()  # what is loaded now is never walked by a collection again
+    gc.set_threshold(*GC_THRESHOLD)
+    return StrokeProcess(answer_stroke)  # forked last: its memory stays shared with ours
+
+
+def launch_options() -> dict:
+    """Safe defaults for a public Space: small uploads, no monitoring page, no extra files."""
+    return {
+        "max_file_size": "2mb",
+        "enable_monitoring": False,
+        "ssr_mode": False,
+        "footer_links": ["api", "gradio"],
+    }
