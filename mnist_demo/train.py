@@ -139,7 +139,7 @@ def train(
         check_loss(loss.item(), step, config.lr)
         if scheduler is not None:
             scheduler.step()
-        window.add(loss, logits, targets)
+        window.add(loss.item(), logits, targets)
         is_last = step >= total_steps or should_stop()
         if step % config.report_every == 0 or is_last:
             measure = eval_set is not None and (is_last or (eval_every and step % eval_every == 0))
@@ -159,8 +159,8 @@ class Window:
         self.losses: list[float] = []
         self.correct = self.seen = 0
 
-    def add(self, loss: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor) -> None:
-        self.losses.append(loss.item())
+    def add(self, loss: float, logits: torch.Tensor, targets: torch.Tensor) -> None:
+        self.losses.append(loss)
         self.correct += (logits.argmax(dim=1) == targets).sum().item()
         self.seen += len(targets)
 
