@@ -203,6 +203,20 @@ def three_ways(probabilities: Numbers, true_class: int) -> ThreeWays:
     return ThreeWays(float(by_hand), float(nll), float(ce))
 
 
+def three_ways_from_logits(logits: Numbers, true_class: int) -> ThreeWays:
+    """The loss of one output of the network (10 logits) the lesson's three ways.
+
+    By hand from softmax(logits) with the lesson's epsilon; `F.nll_loss` of
+    `F.log_softmax(logits)`; `nn.CrossEntropyLoss` on the logits themselves.
+    """
+    logits = _as_tensor(logits)  # (C,)
+    targets = torch.tensor([true_class])  # (1,)
+    by_hand = cross_entropy(one_hot(true_class, len(logits)), softmax(logits))
+    nll = F.nll_loss(F.log_softmax(logits, dim=0).unsqueeze(0), targets)
+    ce = nn.CrossEntropyLoss()(logits.unsqueeze(0), targets)
+    return ThreeWays(float(by_hand), float(nll), float(ce))
+
+
 def _batch(logits: Numbers, targets: int | Numbers) -> tuple[torch.Tensor, torch.Tensor]:
     """(C,) logits and an int class, or (B, C) logits and (B,) classes -> (B, C), (B,)."""
     logits = _as_tensor(logits)

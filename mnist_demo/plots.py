@@ -9,6 +9,7 @@ Contents:
 - Cross-entropy: `cross_entropy_curve`, the -log(p) curve with the current point marked.
 - Training: `loss_frame`, `accuracy_frame` (curves of several runs, one colour each) and
   `confusion_styler` (the confusion matrix as a coloured table).
+- The Draw tab's per-stroke pictures are in pictures.py.
 """
 
 import functools

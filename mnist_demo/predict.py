@@ -8,6 +8,7 @@ thread of the app) can use it at the same time.
 """
 
 import functools
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnist_demo.checkpoint import load_model
-from mnist_demo.constants import CLASS_NAMES
+from mnist_demo.checkpoint import load_model, metadata_path
+from mnist_demo.constants import CLASS_NAMES, SHIPPED_CHECKPOINT
 from mnist_demo.preprocess import image_to_tensor, preprocess_stages
 
 
@@ -45,6 +46,15 @@ class Prediction:
 def shipped_model() -> nn.Module:
     """The trained model that ships with the app: loaded once, shared read-only."""
     return load_model()
+
+
+@functools.cache
+def shipped_test_accuracy() -> float | None:
+    """The shipped model's accuracy on the 10,000 MNIST test images, from its JSON card."""
+    try:
+        return float(json.loads(metadata_path(SHIPPED_CHECKPOINT).read_text())["test_accuracy"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def predict(image, model: nn.Module | None = None) -> Prediction:

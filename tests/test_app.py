@@ -18,7 +18,7 @@ def client(launched_app):
 )
 def test_predict_answers_a_drawn_digit(client, digit, box):
     radius = 4 if box == SMALL_CORNER else 10
-    headline, bars, seen, numbers = client.predict(
+    headline, bars, seen, numbers, *lesson_panels = client.predict(
         canvas_data_url(draw_layer(digit, box, brush_radius=radius)), api_name="/predict"
     )
     assert f"**{digit}**" in headline
@@ -31,7 +31,7 @@ def test_predict_answers_a_drawn_digit(client, digit, box):
 
 @pytest.mark.parametrize("cleared", ["", None], ids=["pad-cleared", "api-none"])
 def test_cleared_canvas_asks_for_a_digit(client, cleared):
-    headline, bars, seen, _ = client.predict(cleared, api_name="/predict")
+    headline, bars, seen, *_ = client.predict(cleared, api_name="/predict")
     assert "Draw a digit" in headline
     assert "<img" not in seen
     assert all(row[1] == 0 for row in bars["data"])

@@ -450,3 +450,80 @@ def test_use_in_draw_changes_only_this_sessions_predictions(new_page):
 
     assert classmate == another_classmate  # the same strokes, the same (shipped) model
     assert with_own_model != classmate
+
+
+# ------------------------------------------------------------------------------------------
+# Draw: the lesson walked on the student's own drawing
+# ------------------------------------------------------------------------------------------
+
+# A small 7 in a corner, drawn with a bold brush: the shipped model reads a blob (an 8).
+MISREAD_SEVEN, BOLD_BRUSH = (10, 10, 58, 70), "20"
+LAPTOP = {"width": 1366, "height": 768}
+
+
+def choose_meant(page, digit: int) -> None:
+    page.locator("#draw-meant-choice").get_by_label(str(digit), exact=True).check()
+
+
+def meant_loss(page) -> float:
+    """The loss the page writes for the digit meant: "... = -log(0.031) = 3.47"."""
+    text = page.locator("#draw-meant").inner_text()
+    return float(re.search(r"= -log\(([0-9.e-]+)\) = ([0-9.]+)", text).group(2))
+
+
+def test_a_misread_digit_gets_its_loss_and_is_taught_until_it_flips(new_page):
+    page = new_page(viewport=LAPTOP)
+    page.locator(f"{PAD} input.brush").fill(BOLD_BRUSH)
+    draw_digit(page, 7, MISREAD_SEVEN)
+    expect(page.locator(ANSWER)).to_contain_text("The network says", timeout=PREDICTION_TIMEOUT_MS)
+    shown = bars(page)
+    assert predicted_digit(shown) != 7, "this drawing must be one the shipped model gets wrong"
+    first_answer = predicted_digit(shown)
+
+    choose_meant(page, 7)
+    expect(page.locator("#draw-meant")).to_contain_text(
+        "You meant 7", timeout=PREDICTION_TIMEOUT_MS
+    )
+    p_seven = next(bar["probability"] for bar in shown if bar["digit"] == 7)
+    loss_before = meant_loss(page)
+    assert loss_before == pytest.approx(-math.log(p_seven), abs=0.02)  # -log p of the bars
+    expect(page.locator("#draw-curve svg circle")).to_have_count(1)  # its point on the curve
+    expect(page.locator("#draw-why figure")).to_have_count(2)  # maps: the top guess and 7
+    save_screenshot(page, "draw-lesson-laptop", full_page=True)
+
+    learn = page.get_by_role("button", name="Learn from this drawing (1 step)")
+    for steps in range(1, 31):
+        learn.click()
+        expect(page.locator("#draw-model")).to_contain_text(
+            f"after {steps} step{'s' if steps > 1 else ''} on your drawings",
+            timeout=PREDICTION_TIMEOUT_MS,
+        )
+        if "The network says 7 (" in headline_text(page):
+            break
+    expect(page.locator(ANSWER)).to_contain_text(
+        "The network says 7 (", timeout=PREDICTION_TIMEOUT_MS
+    )
+    assert meant_loss(page) < loss_before
+    expect(page.locator("#learn-result")).to_contain_text("Held-out")
+    save_screenshot(page, "draw-lesson-learnt", full_page=True)
+
+    page.get_by_role("button", name="Reset to the shipped model").click()
+    expect(page.locator("#draw-model")).to_contain_text("the shipped model")
+    expect(page.locator(ANSWER)).to_contain_text(f"The network says {first_answer} (")
+
+
+def headline_text(page) -> str:
+    return page.locator(ANSWER).inner_text()
+
+
+def test_the_lesson_panels_fit_a_phone(new_page):
+    page = new_page(viewport=PHONE, has_touch=True, is_mobile=True, device_scale_factor=3)
+    draw_digit(page, 7, CENTERED)
+    expect_headline(page, "The network says 7 (")
+    choose_meant(page, 1)
+    expect(page.locator("#draw-meant")).to_contain_text(
+        "You meant 1", timeout=PREDICTION_TIMEOUT_MS
+    )
+    page_width = page.evaluate("document.scrollingElement.scrollWidth")
+    assert page_width <= PHONE["width"] + 1  # nothing forces sideways scrolling
+    save_screenshot(page, "draw-lesson-phone", full_page=True)

@@ -160,7 +160,8 @@ def test_a_stroke_is_answered_in_one_worker_thread_hand_over(monkeypatch):
 
     sent, hand_overs = answer(stroke)
     sent_the_plain_way, plain_hand_overs = answer(plain)
-    assert hand_overs == 1 and plain_hand_overs == 6
+    # the plain way: the pad, the handler, then each of the 8 outputs
+    assert hand_overs == 1 and plain_hand_overs == 1 + 1 + 8
     assert sent == sent_the_plain_way
     assert "The network says **7**" in sent[0]
 

@@ -35,7 +35,7 @@ def stroke(run):
     """(the Draw tab's stroke handler, answering with the process; the same handler answering
     in the server)."""
     with gr.Blocks():
-        handler = build_draw_tab(gr.State(None))
+        handler = build_draw_tab(gr.State(None)).handler
     handler.process = StrokeProcess(handler.answer_in_process)  # as prepare_to_serve does
 
     def in_the_process(canvas, session):
@@ -65,8 +65,11 @@ def test_the_process_answers_as_the_server_would(stroke, monkeypatch, run):
     session = StudentSession()
     for canvas in (SEVEN, ""):
         assert handler(canvas, session) == in_the_server(canvas, session)
-    assert asked == [SEVEN, ""]  # both were sent to the process...
-    answer = run(real_ask(SEVEN))  # ...and it answers
+    assert asked == [
+        (SEVEN, None),
+        ("", None),
+    ]  # (canvas, the digit meant)  # both were sent to the process...
+    answer = run(real_ask((SEVEN, None)))  # ...and it answers
     assert answer == ProcessAnswer(outputs=in_the_server(SEVEN, session))
     assert "The network says **7**" in handler(SEVEN, session)[0]
 
@@ -93,7 +96,7 @@ def test_a_bad_drawing_gets_the_same_message(stroke, run):
     with pytest.raises(gr.Error) as from_server:
         in_the_server(DAMAGED, StudentSession())
     assert from_process.value.message == from_server.value.message
-    assert run(process.ask(DAMAGED)) == ProcessAnswer(error=from_server.value.message)
+    assert run(process.ask((DAMAGED, None))) == ProcessAnswer(error=from_server.value.message)
 
 
 def test_a_students_own_model_answers_in_the_server(stroke, monkeypatch):
@@ -189,3 +192,20 @@ def test_a_hung_process_is_stopped_and_asked_no_more(doubler, run, monkeypatch):
     assert doubler._reader_task.done()
     with pytest.raises(StrokeProcessGone, match="stopped"):
         run(doubler.ask(1))
+
+
+def test_the_digit_meant_reaches_the_process(stroke, monkeypatch):
+    handler, in_the_server, process = stroke
+    asked = []
+    real_ask = process.ask
+
+    async def counting_ask(request):
+        asked.append(request)
+        return await real_ask(request)
+
+    monkeypatch.setattr(process, "ask", counting_ask)
+    session = StudentSession(meant=3)
+    answer = handler(SEVEN, session)
+    assert asked == [(SEVEN, 3)]
+    assert answer == in_the_server(SEVEN, session)
+    assert "You meant 3" in answer[4]  # the loss panel, computed in the process

@@ -264,6 +264,9 @@ class StudentSession:
     """Everything that belongs to one student (one browser session); nobody else sees it."""
 
     draw_model: nn.Module | None = None  # their own model in the Draw tab (None: shipped)
+    draw_model_name: str | None = None  # how the Draw tab names it: "your run #2 (95.8%)"
+    taught_steps: int = 0  # learning steps on their drawings since the shipped model
+    meant: int | None = None  # the digit they say their drawing is (None: not chosen)
     runs: list[RunRecord] = field(default_factory=list)  # the last MAX_RUNS_KEPT runs
     next_run_id: int = 1
     export_dir: str | None = None  # their download folder, removed with the session

@@ -59,11 +59,13 @@ def build_demo() -> gr.Blocks:
         session = gr.State(new_session, time_to_live=SESSION_SECONDS, delete_callback=end_session)
         with gr.Tabs():
             with gr.Tab("Draw", id="draw"):
-                demo.stroke_handler = build_draw_tab(session)
+                draw = build_draw_tab(session)
             with gr.Tab("Cross-entropy", id="cross-entropy"):
                 build_cross_entropy_tab()
             with gr.Tab("Train", id="train"):
-                build_train_tab(session)
+                for event in build_train_tab(session):  # "use this model in the Draw tab"...
+                    draw.answer_again(event)  # ...answers the drawing on the pad again at once
+    demo.stroke_handler = draw.handler
     demo.queue(max_size=MAX_QUEUE_SIZE, default_concurrency_limit=4)
     return demo
 

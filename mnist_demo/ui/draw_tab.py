@@ -9,6 +9,7 @@ The plain functions come first (they are what the tests call); the Gradio wiring
 
 import base64
 import inspect
+from collections.abc import Callable
 from io import BytesIO
 from typing import NamedTuple
 
@@ -23,10 +24,22 @@ from mnist_demo.model import MNISTClassifier, count_parameters
 from mnist_demo.predict import Prediction, predict, shipped_model
 from mnist_demo.preprocess import EmptyCanvasError
 from mnist_demo.ui.drawing_pad import CANVAS_SIZE, PAD_ID, DrawingPad
+from mnist_demo.ui.learn_panel import build_learn_controls, wire_learn
+from mnist_demo.ui.lesson_panels import (
+    curve_html,
+    draw_model,
+    inside_html,
+    meant_digit,
+    meant_markdown,
+    model_line,
+    templates_html,
+    why_html,
+)
 from mnist_demo.ui.strokes import StrokeHandler
 
 __all__ = ["CANVAS_SIZE", "PAD_ID", "build_draw_tab", "classify_drawing"]
 
+DIGIT_CHOICES = [(name, digit) for digit, name in enumerate(CLASS_NAMES)]
 PREVIEW_SCALE = 6  # the 28x28 input is shown 6x larger, with square pixels
 
 EMPTY_MESSAGE = "### ✏️ Draw a digit (0-9) on the canvas\nThe network's answer appears here."
@@ -114,20 +127,25 @@ class DrawView(NamedTuple):
     bars: dict  # the softmax bar chart
     seen: str  # the 28x28 input (HTML)
     numbers: pd.DataFrame  # logits, softmax, log_softmax
+    meant: str  # this drawing's loss for the digit the student meant (Markdown)
+    curve: str  # that loss on the -log(p) curve (HTML)
+    why: str  # each pixel's part in the logits (HTML)
+    inside: str  # the hidden layer's outputs (HTML)
 
 
-def classify_drawing(canvas, session=None) -> DrawView:
+def classify_drawing(canvas, session=None, meant=None) -> DrawView:
     """What a stroke shows. `canvas` is what the pad sends, a PNG data URL ("" when nothing
     is drawn), or any image `mnist_demo.preprocess` accepts (the tests pass arrays).
 
     An empty canvas gives the 'draw a digit' state, never a made-up prediction.
-    `session` may hold this student's own model (trained in the Train tab).
+    `session` may hold this student's own model; `meant` is the digit they meant, if chosen.
     """
-    model = getattr(session, "draw_model", None) or shipped_model()
+    meant = meant_digit(meant)
+    model = draw_model(session)
     try:
         prediction = predict(canvas, model)
     except EmptyCanvasError:
-        return empty_view()
+        return empty_view(meant)
     except ValueError as error:
         raise gr.Error(str(error)) from error
     return DrawView(
@@ -135,12 +153,30 @@ def classify_drawing(canvas, session=None) -> DrawView:
         bars=bar_data(prediction.probabilities.tolist()),
         seen=seen_html(prediction.image),
         numbers=numbers_table(prediction),
+        meant=meant_markdown(prediction, meant),
+        curve=curve_html(prediction, meant),
+        why=why_html(prediction, model, meant),
+        inside=inside_html(prediction, model),
     )
 
 
-def empty_view() -> DrawView:
+def choose_meant(meant, session) -> None:
+    """The student chose the digit they meant: it stays while they keep drawing."""
+    session.meant = meant_digit(meant)
+
+
+def empty_view(meant: int | None = None) -> DrawView:
     """What the tab shows when nothing is drawn."""
-    return DrawView(EMPTY_MESSAGE, bar_data(None), seen_html(None), numbers_table(None))
+    return DrawView(
+        EMPTY_MESSAGE,
+        bar_data(None),
+        seen_html(None),
+        numbers_table(None),
+        meant=meant_markdown(None, meant),
+        curve=curve_html(None, meant),
+        why=why_html(None, None, meant),
+        inside=inside_html(None, None),
+    )
 
 
 def model_code() -> str:
@@ -154,13 +190,20 @@ def model_code() -> str:
     )
 
 
-def build_draw_tab(session: gr.State) -> StrokeHandler:
-    """The tab's components and events; call inside `with gr.Tab(...)`. Returns the stroke
-    handler, to which the server attaches the stroke process."""
+class DrawTab(NamedTuple):
+    """What the rest of the app needs of the tab."""
+
+    handler: StrokeHandler  # the server attaches the stroke process to it
+    answer_again: Callable  # answer_again(event): the drawing answered anew after `event`
+
+
+def build_draw_tab(session: gr.State) -> DrawTab:
+    """The tab's components and events; call inside `with gr.Tab(...)`."""
     gr.Markdown(
         "Draw a digit with your mouse or finger. After every stroke the network's ten "
         "outputs go through softmax and become the probabilities below."
     )
+    model_md = gr.Markdown(model_line(None), elem_id="draw-model")
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             pad = DrawingPad()
@@ -168,6 +211,12 @@ def build_draw_tab(session: gr.State) -> StrokeHandler:
         with gr.Column(scale=1, min_width=300):
             answer = gr.Markdown(EMPTY_MESSAGE, elem_id="draw-answer")
             bars = _bar_plot()
+            meant = gr.Radio(
+                DIGIT_CHOICES,
+                value=None,
+                label="Which digit did you mean?",
+                elem_id="draw-meant-choice",
+            )
         with gr.Column(scale=1, min_width=200):
             gr.Markdown("**What the network sees** (28x28, shown 6x)")
             seen = gr.HTML(
@@ -177,6 +226,53 @@ def build_draw_tab(session: gr.State) -> StrokeHandler:
                 container=True,
                 elem_id="draw-seen",
             )
+    meant_md, curve, learn_controls, why, inside, templates = _lesson_panels(empty_view())
+    numbers = _numbers_and_code()
+
+    outputs = list(DrawView(answer, bars, seen, numbers, meant_md, curve, why, inside))
+    handler = StrokeHandler(classify_drawing, outputs)
+    stroke = {
+        "fn": handler.answer_stroke,
+        "inputs": [pad, session],
+        "outputs": outputs,
+        "preprocess": False,  # the pad's value is the data URL itself
+        "postprocess": False,  # the handler returns what the browser receives
+        "show_progress": "hidden",
+        "trigger_mode": "always_last",  # strokes drawn while one is answered: only the last
+        "concurrency_limit": 8,
+        "concurrency_id": "predict",
+    }
+    pad.change(**stroke, api_name="predict")
+    meant.input(choose_meant, [meant, session], api_visibility="private").then(
+        **stroke, api_visibility="private"
+    )
+
+    def answer_again(event) -> None:
+        """After `event` changed this student's model: say which, answer the drawing anew."""
+        event.then(model_line, [session], [model_md], show_progress="hidden").then(
+            lambda session: templates_html(draw_model(session)), [session], [templates]
+        ).then(**stroke, api_visibility="private")
+
+    wire_learn(learn_controls, pad, meant, session, answer_again)
+    return DrawTab(handler, answer_again)
+
+
+def _lesson_panels(view: DrawView) -> tuple:
+    """The lesson walked on the drawing: its loss, learning from it, why, and inside."""
+    with gr.Row():
+        meant_md = gr.Markdown(view.meant, elem_id="draw-meant")
+        curve = gr.HTML(view.curve, elem_id="draw-curve")
+    with gr.Accordion("Learn from this drawing", open=True):
+        learn_controls = build_learn_controls()
+    with gr.Accordion("Why this answer? Each pixel's part in the logit", open=True):
+        why = gr.HTML(view.why, elem_id="draw-why")
+    with gr.Accordion("Inside the network: the hidden units", open=False):
+        inside = gr.HTML(view.inside, elem_id="draw-inside")
+        templates = gr.HTML(templates_html(shipped_model()), elem_id="draw-templates")
+    return meant_md, curve, learn_controls, why, inside, templates
+
+
+def _numbers_and_code() -> gr.Dataframe:
     numbers = gr.Dataframe(
         numbers_table(None),
         label="logits vs softmax vs log_softmax (the lesson's three views of one output)",
@@ -185,22 +281,7 @@ def build_draw_tab(session: gr.State) -> StrokeHandler:
     )
     with gr.Accordion("The network (mnist_demo/model.py)", open=False):
         gr.Code(model_code(), language="python")
-
-    outputs = DrawView(answer=answer, bars=bars, seen=seen, numbers=numbers)
-    handler = StrokeHandler(classify_drawing, list(outputs))
-    pad.change(
-        handler.answer_stroke,
-        inputs=[pad, session],
-        outputs=list(outputs),
-        api_name="predict",
-        preprocess=False,  # the pad's value is the data URL itself
-        postprocess=False,  # the handler returns what the browser receives
-        show_progress="hidden",
-        trigger_mode="always_last",  # strokes drawn while one is answered: only the last
-        concurrency_limit=8,
-        concurrency_id="predict",
-    )
-    return handler
+    return numbers
 
 
 def _bar_plot() -> gr.BarPlot:

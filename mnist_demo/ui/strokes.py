@@ -36,36 +36,38 @@ def postprocessed_for_browser(components: list, values) -> list:
 
 
 class StrokeHandler:
-    """`answer_stroke(canvas, session)` answers one stroke; the server attaches `process`."""
+    """`answer_stroke(canvas, session)` answers one stroke; the server attaches `process`.
+    The session may hold the digit the student meant (`session.meant`)."""
 
     def __init__(self, classify: Callable, outputs: list):
-        self.classify = classify  # canvas, session -> the outputs' values
+        self.classify = classify  # canvas, session, meant -> the outputs' values
         self.outputs = outputs
         self.process: StrokeProcess | None = None
 
-    def answer_here(self, canvas, session=None) -> list:
+    def answer_here(self, canvas, session=None, meant=None) -> list:
         """The outputs as the browser receives them, computed in this process."""
-        return postprocessed_for_browser(self.outputs, self.classify(canvas, session))
+        return postprocessed_for_browser(self.outputs, self.classify(canvas, session, meant))
 
-    def answer_in_process(self, canvas) -> ProcessAnswer:
-        """What the stroke process runs for each stroke (with the shipped model)."""
+    def answer_in_process(self, stroke: tuple) -> ProcessAnswer:
+        """What the stroke process runs for each (canvas, meant) (with the shipped model)."""
         try:
-            return ProcessAnswer(outputs=self.answer_here(canvas))
+            return ProcessAnswer(outputs=self.answer_here(stroke[0], None, stroke[1]))
         except gr.Error as error:
             return ProcessAnswer(error=str(error.message))
 
     async def answer_stroke(self, canvas: str, session):
         """A coroutine: waiting for the process takes no worker thread. A student's own
         model (or a stroke the process cannot take) is answered here, in one worker thread."""
+        meant = getattr(session, "meant", None)
         small_enough = isinstance(canvas, str) and len(canvas) <= MAX_DATA_URL_LENGTH
         own_model = getattr(session, "draw_model", None) is not None
         if self.process is not None and small_enough and not own_model:
             try:
-                answer = await self.process.ask(canvas)
+                answer = await self.process.ask((canvas, meant))
             except StrokeProcessGone:  # stopped, or this stroke failed there
                 pass  # answered here instead (and a real error is raised here)
             else:
                 if answer.error is not None:
                     raise gr.Error(answer.error)
                 return answer.outputs
-        return await anyio.to_thread.run_sync(self.answer_here, canvas, session)
+        return await anyio.to_thread.run_sync(self.answer_here, canvas, session, meant)

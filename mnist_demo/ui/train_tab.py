@@ -204,13 +204,15 @@ def use_in_draw(run_id, session: StudentSession):
     record = session.find_run(run_id)
     if record is None or record.model is None:
         raise gr.Error("Pick a run that has finished (or was stopped) first.")
-    session.draw_model = record.model
+    session.draw_model, session.taught_steps = record.model, 0
+    accuracy = f" ({record.result.test_accuracy:.1%} on the test images)" if record.result else ""
+    session.draw_model_name = f"your run #{record.run_id}{accuracy}"
     gr.Info(f"The Draw tab now uses your run #{record.run_id}.")
     return draw_model_text(session), session
 
 
 def use_shipped(session: StudentSession):
-    session.draw_model = None
+    session.draw_model, session.draw_model_name, session.taught_steps = None, None, 0
     return draw_model_text(session), session
 
 
@@ -250,8 +252,9 @@ class Settings(NamedTuple):
     init: gr.Radio
 
 
-def build_train_tab(session: gr.State) -> None:
-    """The tab's components and events; call inside `with gr.Tab("Train"):`."""
+def build_train_tab(session: gr.State) -> list:
+    """The tab's components and events; call inside `with gr.Tab("Train"):`. Returns the
+    events that change the student's Draw tab model."""
     gr.Markdown(INTRO)
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
@@ -288,18 +291,17 @@ def build_train_tab(session: gr.State) -> None:
         clear_runs, [session], list(run_outputs), api_visibility="private", show_progress="hidden"
     )
     run_choice.input(show_run, [run_choice, session], list(result), api_visibility="private")
-    for button, handler, inputs, outputs, api_name in (
-        (use_btn, use_in_draw, [run_choice, session], [draw_model_md, session], "use_in_draw"),
-        (shipped_btn, use_shipped, [session], [draw_model_md, session], "use_shipped_in_draw"),
-        (
-            download_btn,
-            download_weights,
-            [run_choice, session],
-            [files, session],
-            "download_weights",
+    download_btn.click(
+        download_weights, [run_choice, session], [files, session], api_name="download_weights"
+    )
+    return [  # the events that change this student's Draw tab model
+        use_btn.click(
+            use_in_draw, [run_choice, session], [draw_model_md, session], api_name="use_in_draw"
         ),
-    ):
-        button.click(handler, inputs=inputs, outputs=outputs, api_name=api_name)
+        shipped_btn.click(
+            use_shipped, [session], [draw_model_md, session], api_name="use_shipped_in_draw"
+        ),
+    ]
 
 
 def _settings_panel() -> Settings:

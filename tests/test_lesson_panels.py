@@ -1,0 +1,90 @@
+"""The Draw tab walks the lesson on a drawing: its loss, why this answer, the hidden layer."""
+
+import math
+import re
+
+import gradio as gr
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mnist_demo.classroom.runs import StudentSession
+from mnist_demo.explain import hidden_activations
+from mnist_demo.model import make_model
+from mnist_demo.predict import predict, shipped_model
+from mnist_demo.preprocess import image_to_tensor
+from mnist_demo.ui.draw_tab import choose_meant, classify_drawing
+from mnist_demo.ui.lesson_panels import (
+    CHOOSE_DIGIT,
+    NOTHING_DRAWN,
+    inside_html,
+    meant_digit,
+    meant_markdown,
+    model_line,
+    why_html,
+)
+
+from helpers import SEVEN
+
+
+@pytest.fixture(scope="module")
+def seven():
+    return predict(SEVEN, shipped_model())
+
+
+@pytest.mark.parametrize("meant", [7, 1, 3])
+def test_the_loss_is_minus_log_p_and_the_three_ways_agree_with_pytorch(seven, meant):
+    text = meant_markdown(seven, meant)
+    expected = F.cross_entropy(seven.logits.unsqueeze(0), torch.tensor([meant])).item()
+    p, loss = re.search(r"-log\(([0-9.e-]+)\) = ([0-9.]+)", text).groups()
+    assert float(loss) == pytest.approx(expected, abs=0.005)
+    assert -math.log(float(p)) == pytest.approx(expected, rel=0.01, abs=0.005)  # p: 3 digits
+    ways = [float(value) for value in re.findall(r"\| ([0-9.]+) \|", text)]
+    assert len(ways) == 3 and ways == pytest.approx([expected] * 3, abs=1e-4)
+
+
+def test_no_choice_and_no_drawing_say_what_to_do(seven):
+    assert meant_markdown(seven, None) == CHOOSE_DIGIT
+    assert meant_markdown(None, 3) == NOTHING_DRAWN
+
+
+def test_the_maps_sums_are_the_logits(seven):
+    html = why_html(seven, shipped_model(), meant=3)
+    sums = re.findall(r"<code>(-?[0-9.]+) \+ \((-?[0-9.]+)\) = (-?[0-9.]+)</code>", html)
+    assert len(sums) == 2  # the top guess (7) and the digit meant (3)
+    for (pixels, bias, logit), digit in zip(sums, (7, 3), strict=True):
+        assert float(logit) == pytest.approx(seven.logits[digit].item(), abs=0.006)
+        assert float(pixels) + float(bias) == pytest.approx(float(logit), abs=0.011)
+    assert "-0.42" in html  # why the empty background pushes too
+
+
+def test_the_hidden_layer_counts_its_zeros(seven):
+    model = shipped_model()
+    zeros = int((hidden_activations(model, image_to_tensor(seven.image)) == 0).sum())
+    assert f"{zeros} of 128</b> are exactly 0" in inside_html(seven, model)
+
+
+@pytest.mark.parametrize("value, digit", [(None, None), ("", None), (3, 3), ("3", 3), (0, 0)])
+def test_the_digit_meant_is_read_as_a_digit(value, digit):
+    assert meant_digit(value) == digit
+
+
+@pytest.mark.parametrize("value", [10, -1, "x", 3.5, "3; DROP", [3]])
+def test_anything_else_is_refused_with_a_message(value):
+    with pytest.raises(gr.Error, match="one of 0-9"):
+        meant_digit(value)
+
+
+def test_the_digit_meant_stays_while_the_student_draws():
+    session = StudentSession()
+    choose_meant("3", session)
+    assert session.meant == 3
+    assert "You meant 3" in classify_drawing(SEVEN, session, session.meant).meant
+    assert classify_drawing("", session, session.meant).meant == NOTHING_DRAWN
+
+
+def test_the_tab_says_which_model_answers():
+    assert "the shipped model (98.60% on the 10,000 MNIST test images)" in model_line(None)
+    own = StudentSession(draw_model=make_model(seed=0), draw_model_name="your run #2 (95.8%)")
+    assert model_line(own) == "**Answering:** your run #2 (95.8%)."
+    assert "shipped" in model_line(StudentSession(draw_model_name="stale name"))
