@@ -1,11 +1,18 @@
-"""How long a stroke takes to answer: preprocessing + forward pass, per canvas size.
+"""How long a stroke takes to answer: preprocessing + forward pass, per canvas size; then
+the Draw tab's whole answer as the server sends it, with and without the lesson panels.
 
     python benchmarks/predict_latency.py
 
 Measures `mnist_demo.predict.predict` (ink -> crop -> 20 px -> centre of mass -> model ->
 softmax) on a Sketchpad value of a drawn 7, at 280x280 (the app's canvas) and 800x800
 (Gradio's default canvas), single-threaded as in the app. Prints median and p95.
-Targets: median <= 3 ms at 280x280, <= 10 ms at 800x800. Asserts nothing about time.
+Targets: median <= 3 ms at 280x280, <= 10 ms at 800x800.
+
+Then, in turns in the same run, the stroke answer as the Draw tab's handler computes it
+(prediction, every output built and passed through its component's postprocess): the four
+outputs the tab had before the lesson panels; all eight with no digit chosen; all eight
+with a digit chosen (loss, curve, two maps). Target: the panels add at most 2 ms.
+Asserts nothing about time.
 """
 
 import argparse
@@ -20,7 +27,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "tests")]  # run as a plain script
 from mnist_demo.predict import predict, shipped_model  # noqa: E402
 
-from drawings import CENTERED, draw_layer, sketchpad_value  # noqa: E402
+from drawings import CENTERED, canvas_data_url, draw_layer, sketchpad_value  # noqa: E402
 from stats import percentile  # noqa: E402 (benchmarks/stats.py)
 
 
@@ -36,6 +43,52 @@ def measure(size: int, repeats: int) -> list[float]:
         start = time.perf_counter()
         predict(canvas, model)
         times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def stroke_answers(repeats: int) -> dict[str, list[float]]:
+    """Milliseconds per stroke answer, three ways, taken in turns."""
+    import gradio as gr
+
+    from mnist_demo.classroom.runs import StudentSession
+    from mnist_demo.ui.draw_tab import (
+        bar_data,
+        build_draw_tab,
+        headline,
+        numbers_table,
+        seen_html,
+    )
+    from mnist_demo.ui.strokes import postprocessed_for_browser
+
+    with gr.Blocks():
+        handler = build_draw_tab(gr.State(None)).handler
+    canvas = canvas_data_url(draw_layer(7, CENTERED))
+    model = shipped_model()
+
+    def four_outputs():  # the tab before the lesson panels
+        prediction = predict(canvas, model)
+        values = (
+            headline(prediction),
+            bar_data(prediction.probabilities.tolist()),
+            seen_html(prediction.image),
+            numbers_table(prediction),
+        )
+        postprocessed_for_browser(handler.outputs[:4], values)
+
+    ways = {
+        "before the panels (4 outputs)": four_outputs,
+        "all 8 outputs, no digit chosen": lambda: handler.answer_here(canvas, None, None),
+        "all 8 outputs, digit 3 chosen": lambda: handler.answer_here(canvas, StudentSession(), 3),
+    }
+    times = {name: [] for name in ways}
+    for _ in range(10):  # warm up
+        for answer in ways.values():
+            answer()
+    for _ in range(repeats):
+        for name, answer in ways.items():
+            start = time.perf_counter()
+            answer()
+            times[name].append((time.perf_counter() - start) * 1000)
     return times
 
 
@@ -55,6 +108,16 @@ def main() -> None:
             f"{size}x{size}: median {statistics.median(times):6.2f} ms, p95 {percentile(times, 95):6.2f} ms"
             f"   (target: median <= {target:g} ms)"
         )
+
+    print("\nthe Draw tab's stroke answer, as the server sends it (in turns):")
+    times = stroke_answers(args.repeats)
+    for name, values in times.items():
+        print(
+            f"  {name:32s} median {statistics.median(values):6.2f} ms, "
+            f"p95 {percentile(values, 95):6.2f} ms"
+        )
+    medians = [statistics.median(values) for values in times.values()]
+    print(f"  the panels add {medians[2] - medians[0]:+.2f} ms (target: at most +2 ms)")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ class Prediction:
     logits: torch.Tensor  # (10,) raw scores
     probabilities: torch.Tensor  # (10,) softmax(logits), sums to 1
     log_probabilities: torch.Tensor  # (10,) log_softmax(logits)
+    input: torch.Tensor | None = None  # (1, 1, 28, 28) the normalised input, as the network saw it
 
     @property
     def digit(self) -> int:
@@ -70,9 +71,11 @@ def predict(image, model: nn.Module | None = None) -> Prediction:
 def predict_image28(image28: np.ndarray, model: nn.Module) -> Prediction:
     """Run the network on an already preprocessed 28x28 picture (0..1)."""
     with torch.inference_mode():
-        logits = model(image_to_tensor(image28))[0]  # (1, 10) -> (10,)
+        x = image_to_tensor(image28)  # (1, 1, 28, 28)
+        logits = model(x)[0]  # (1, 10) -> (10,)
         return Prediction(
             image=image28,
+            input=x,
             logits=logits,
             probabilities=F.softmax(logits, dim=0),
             log_probabilities=F.log_softmax(logits, dim=0),

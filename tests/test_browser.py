@@ -527,3 +527,16 @@ def test_the_lesson_panels_fit_a_phone(new_page):
     page_width = page.evaluate("document.scrollingElement.scrollWidth")
     assert page_width <= PHONE["width"] + 1  # nothing forces sideways scrolling
     save_screenshot(page, "draw-lesson-phone", full_page=True)
+
+
+def test_a_real_mnist_digit_needs_no_pointer_and_is_announced(new_page):
+    page = new_page()
+    answer = page.locator(ANSWER)
+    expect(answer).to_have_attribute("aria-live", "polite")  # read out when it changes
+    button = page.get_by_role("button", name="Show me a real MNIST digit instead")
+    button.focus()
+    page.keyboard.press("Enter")  # no mouse, no drawing
+    expect(page.locator("#draw-sample")).to_contain_text("MNIST test digit #")
+    expect(answer).to_contain_text("The network says", timeout=PREDICTION_TIMEOUT_MS)
+    label = re.search(r"a (\d)\b", page.locator("#draw-sample figcaption").first.inner_text())
+    expect(page.locator("#draw-meant")).to_contain_text(f"You meant {label.group(1)}")

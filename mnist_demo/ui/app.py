@@ -77,6 +77,15 @@ def prepare_to_serve(demo: gr.Blocks) -> None:
     handler.process = server.prepare_to_serve(handler.answer_in_process)
 
 
+# Screen readers announce every new answer of the Draw tab (it changes without a click).
+ANNOUNCE_ANSWERS_JS = """
+() => {
+  const answer = document.querySelector('#draw-answer');
+  if (answer) { answer.setAttribute('aria-live', 'polite'); answer.setAttribute('role', 'status'); }
+}
+"""
+
+
 def launch_options() -> dict:
-    """`demo.launch()`'s options: the server's safe defaults and our CSS."""
-    return {**server.launch_options(), "css": CSS}
+    """`demo.launch()`'s options: the server's safe defaults, our CSS and page script."""
+    return {**server.launch_options(), "css": CSS, "js": ANNOUNCE_ANSWERS_JS}

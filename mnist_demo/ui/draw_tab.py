@@ -8,6 +8,7 @@ The plain functions come first (they are what the tests call); the Gradio wiring
 """
 
 import base64
+import functools
 import inspect
 from collections.abc import Callable
 from io import BytesIO
@@ -35,6 +36,7 @@ from mnist_demo.ui.lesson_panels import (
     templates_html,
     why_html,
 )
+from mnist_demo.ui.mnist_sample import SampleView, show_mnist_digit
 from mnist_demo.ui.strokes import StrokeHandler
 
 __all__ = ["CANVAS_SIZE", "PAD_ID", "build_draw_tab", "classify_drawing"]
@@ -148,6 +150,11 @@ def classify_drawing(canvas, session=None, meant=None) -> DrawView:
         return empty_view(meant)
     except ValueError as error:
         raise gr.Error(str(error)) from error
+    return view_of(prediction, model, meant)
+
+
+def view_of(prediction: Prediction, model, meant: int | None) -> DrawView:
+    """Every output for one prediction of `model`."""
     return DrawView(
         answer=headline(prediction),
         bars=bar_data(prediction.probabilities.tolist()),
@@ -204,28 +211,8 @@ def build_draw_tab(session: gr.State) -> DrawTab:
         "outputs go through softmax and become the probabilities below."
     )
     model_md = gr.Markdown(model_line(None), elem_id="draw-model")
-    with gr.Row():
-        with gr.Column(scale=1, min_width=300):
-            pad = DrawingPad()
-            gr.Markdown("Too thin or too bold? Move the brush slider. Start again with Clear.")
-        with gr.Column(scale=1, min_width=300):
-            answer = gr.Markdown(EMPTY_MESSAGE, elem_id="draw-answer")
-            bars = _bar_plot()
-            meant = gr.Radio(
-                DIGIT_CHOICES,
-                value=None,
-                label="Which digit did you mean?",
-                elem_id="draw-meant-choice",
-            )
-        with gr.Column(scale=1, min_width=200):
-            gr.Markdown("**What the network sees** (28x28, shown 6x)")
-            seen = gr.HTML(
-                seen_html(None),
-                label="What the network sees (28x28)",
-                show_label=False,
-                container=True,
-                elem_id="draw-seen",
-            )
+    pad, sample_btn, answer, bars, meant, seen = _drawing_row()
+    sample = gr.HTML("", elem_id="draw-sample")
     meant_md, curve, learn_controls, why, inside, templates = _lesson_panels(empty_view())
     numbers = _numbers_and_code()
 
@@ -254,7 +241,41 @@ def build_draw_tab(session: gr.State) -> DrawTab:
         ).then(**stroke, api_visibility="private")
 
     wire_learn(learn_controls, pad, meant, session, answer_again)
+    sample_btn.click(
+        functools.partial(show_mnist_digit, view_of=view_of),
+        [session],
+        list(SampleView(*outputs, meant_choice=meant, sample=sample)),
+        api_name="mnist_digit",
+    )
     return DrawTab(handler, answer_again)
+
+
+def _drawing_row() -> tuple:
+    """The pad, the answer with its bars and the digit-meant choice, the 28x28 input."""
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            pad = DrawingPad()
+            gr.Markdown("Too thin or too bold? Move the brush slider. Start again with Clear.")
+            sample_btn = gr.Button("Show me a real MNIST digit instead", size="sm")
+        with gr.Column(scale=1, min_width=300):
+            answer = gr.Markdown(EMPTY_MESSAGE, elem_id="draw-answer")
+            bars = _bar_plot()
+            meant = gr.Radio(
+                DIGIT_CHOICES,
+                value=None,
+                label="Which digit did you mean?",
+                elem_id="draw-meant-choice",
+            )
+        with gr.Column(scale=1, min_width=200):
+            gr.Markdown("**What the network sees** (28x28, shown 6x)")
+            seen = gr.HTML(
+                seen_html(None),
+                label="What the network sees (28x28)",
+                show_label=False,
+                container=True,
+                elem_id="draw-seen",
+            )
+    return pad, sample_btn, answer, bars, meant, seen
 
 
 def _lesson_panels(view: DrawView) -> tuple:

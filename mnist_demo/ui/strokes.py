@@ -60,6 +60,8 @@ class StrokeHandler:
         model (or a stroke the process cannot take) is answered here, in one worker thread."""
         meant = getattr(session, "meant", None)
         small_enough = isinstance(canvas, str) and len(canvas) <= MAX_DATA_URL_LENGTH
+        if meant is not None and canvas and small_enough:  # their last drawing of `meant`
+            session.drawings[meant] = canvas
         own_model = getattr(session, "draw_model", None) is not None
         if self.process is not None and small_enough and not own_model:
             try:
