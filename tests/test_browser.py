@@ -488,7 +488,11 @@ def test_a_misread_digit_gets_its_loss_and_is_taught_until_it_flips(new_page):
     loss_before = meant_loss(page)
     assert loss_before == pytest.approx(-math.log(p_seven), abs=0.02)  # -log p of the bars
     expect(page.locator("#draw-curve svg circle")).to_have_count(1)  # its point on the curve
+    expect(page.locator("#draw-why figure")).to_have_count(0)  # closed: not computed
+    page.get_by_text("Why this answer?").click()  # opened: answered from now on
     expect(page.locator("#draw-why figure")).to_have_count(2)  # maps: the top guess and 7
+    page.get_by_text("Inside the network").click()
+    expect(page.locator("#draw-inside")).to_contain_text("are exactly 0")
     save_screenshot(page, "draw-lesson-laptop", full_page=True)
 
     learn = page.get_by_role("button", name="Learn from this drawing (1 step)")

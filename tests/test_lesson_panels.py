@@ -88,3 +88,16 @@ def test_the_tab_says_which_model_answers():
     own = StudentSession(draw_model=make_model(seed=0), draw_model_name="your run #2 (95.8%)")
     assert model_line(own) == "**Answering:** your run #2 (95.8%)."
     assert "shipped" in model_line(StudentSession(draw_model_name="stale name"))
+
+
+def test_closed_panels_cost_nothing_and_open_ones_are_answered():
+    from mnist_demo.ui.draw_tab import show_panel, stroke_options
+
+    session = StudentSession()
+    closed = classify_drawing(SEVEN, session, *stroke_options(SEVEN, session))
+    assert closed.why == closed.inside == ""  # nothing computed, nothing sent
+    show_panel("why", True)(session)
+    opened = classify_drawing(SEVEN, session, *stroke_options(SEVEN, session))
+    assert "logit of 7" in opened.why and opened.inside == ""
+    show_panel("why", False)(session)
+    assert stroke_options(SEVEN, session) == (None, ())

@@ -65,11 +65,9 @@ def test_the_process_answers_as_the_server_would(stroke, monkeypatch, run):
     session = StudentSession()
     for canvas in (SEVEN, ""):
         assert handler(canvas, session) == in_the_server(canvas, session)
-    assert asked == [
-        (SEVEN, None),
-        ("", None),
-    ]  # (canvas, the digit meant)  # both were sent to the process...
-    answer = run(real_ask((SEVEN, None)))  # ...and it answers
+    # both were sent to the process, with (the digit meant, the open panels)...
+    assert asked == [(SEVEN, (None, ())), ("", (None, ()))]
+    answer = run(real_ask((SEVEN, (None, ()))))  # ...and it answers
     assert answer == ProcessAnswer(outputs=in_the_server(SEVEN, session))
     assert "The network says **7**" in handler(SEVEN, session)[0]
 
@@ -96,7 +94,7 @@ def test_a_bad_drawing_gets_the_same_message(stroke, run):
     with pytest.raises(gr.Error) as from_server:
         in_the_server(DAMAGED, StudentSession())
     assert from_process.value.message == from_server.value.message
-    assert run(process.ask((DAMAGED, None))) == ProcessAnswer(error=from_server.value.message)
+    assert run(process.ask((DAMAGED, (None, ())))) == ProcessAnswer(error=from_server.value.message)
 
 
 def test_a_students_own_model_answers_in_the_server(stroke, monkeypatch):
@@ -204,8 +202,9 @@ def test_the_digit_meant_reaches_the_process(stroke, monkeypatch):
         return await real_ask(request)
 
     monkeypatch.setattr(process, "ask", counting_ask)
-    session = StudentSession(meant=3)
+    session = StudentSession(meant=3, panels={"why"})
     answer = handler(SEVEN, session)
-    assert asked == [(SEVEN, 3)]
+    assert asked == [(SEVEN, (3, ("why",)))]
     assert answer == in_the_server(SEVEN, session)
     assert "You meant 3" in answer[4]  # the loss panel, computed in the process
+    assert "logit of 3" in answer[6] and answer[7] == ""  # "why" is open, "inside" closed

@@ -268,6 +268,7 @@ class StudentSession:
     taught_steps: int = 0  # learning steps on their drawings since the shipped model
     meant: int | None = None  # the digit they say their drawing is (None: not chosen)
     drawings: dict = field(default_factory=dict)  # digit -> their last drawing of it (PNG)
+    panels: set = field(default_factory=set)  # the Draw tab's open panels ("why", "inside")
     runs: list[RunRecord] = field(default_factory=list)  # the last MAX_RUNS_KEPT runs
     next_run_id: int = 1
     export_dir: str | None = None  # their download folder, removed with the session

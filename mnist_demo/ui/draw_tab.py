@@ -42,6 +42,7 @@ from mnist_demo.ui.strokes import StrokeHandler
 __all__ = ["CANVAS_SIZE", "PAD_ID", "build_draw_tab", "classify_drawing"]
 
 DIGIT_CHOICES = [(name, digit) for digit, name in enumerate(CLASS_NAMES)]
+CLOSED = ""  # what a closed panel gets: nothing to send on every stroke
 PREVIEW_SCALE = 6  # the 28x28 input is shown 6x larger, with square pixels
 
 EMPTY_MESSAGE = "### ✏️ Draw a digit (0-9) on the canvas\nThe network's answer appears here."
@@ -135,12 +136,13 @@ class DrawView(NamedTuple):
     inside: str  # the hidden layer's outputs (HTML)
 
 
-def classify_drawing(canvas, session=None, meant=None) -> DrawView:
+def classify_drawing(canvas, session=None, meant=None, panels=()) -> DrawView:
     """What a stroke shows. `canvas` is what the pad sends, a PNG data URL ("" when nothing
     is drawn), or any image `mnist_demo.preprocess` accepts (the tests pass arrays).
 
     An empty canvas gives the 'draw a digit' state, never a made-up prediction.
-    `session` may hold this student's own model; `meant` is the digit they meant, if chosen.
+    `session` may hold this student's own model; `meant` is the digit they meant, if chosen;
+    `panels` are the open ones of "why" and "inside" (a closed one is left empty).
     """
     meant = meant_digit(meant)
     model = draw_model(session)
@@ -150,26 +152,46 @@ def classify_drawing(canvas, session=None, meant=None) -> DrawView:
         return empty_view(meant)
     except ValueError as error:
         raise gr.Error(str(error)) from error
-    return view_of(prediction, model, meant)
+    return view_of(prediction, model, meant, panels)
 
 
-def view_of(prediction: Prediction, model, meant: int | None) -> DrawView:
-    """Every output for one prediction of `model`."""
+def view_of(prediction: Prediction, model, meant: int | None, panels=()) -> DrawView:
+    """Every output for one prediction of `model` (the closed panels empty: a whole class
+    draws, and few look inside on every stroke)."""
     return DrawView(
         answer=headline(prediction),
         bars=bar_data(prediction.probabilities.tolist()),
         seen=seen_html(prediction.image),
         numbers=numbers_table(prediction),
         meant=meant_markdown(prediction, meant),
-        curve=curve_html(prediction, meant),
-        why=why_html(prediction, model, meant),
-        inside=inside_html(prediction, model),
+        curve=curve_html(prediction, meant) if meant is not None else "",
+        why=why_html(prediction, model, meant) if "why" in panels else CLOSED,
+        inside=inside_html(prediction, model) if "inside" in panels else CLOSED,
     )
 
 
 def choose_meant(meant, session) -> None:
     """The student chose the digit they meant: it stays while they keep drawing."""
     session.meant = meant_digit(meant)
+
+
+def stroke_options(canvas, session) -> tuple:
+    """(the digit meant, the open panels): what a stroke's answer needs of the session.
+    The drawing is also kept as the student's last drawing of the digit they meant."""
+    if session is None:
+        return None, ()
+    if session.meant is not None and canvas:
+        session.drawings[session.meant] = canvas
+    return session.meant, tuple(session.panels)
+
+
+def show_panel(name: str, shown: bool):
+    """The handler that notes a panel opened (answered from now on) or closed."""
+
+    def note(session) -> None:
+        session.panels = (set(session.panels) | {name}) if shown else set(session.panels) - {name}
+
+    return note
 
 
 def empty_view(meant: int | None = None) -> DrawView:
@@ -180,7 +202,7 @@ def empty_view(meant: int | None = None) -> DrawView:
         seen_html(None),
         numbers_table(None),
         meant=meant_markdown(None, meant),
-        curve=curve_html(None, meant),
+        curve="",
         why=why_html(None, None, meant),
         inside=inside_html(None, None),
     )
@@ -213,11 +235,13 @@ def build_draw_tab(session: gr.State) -> DrawTab:
     model_md = gr.Markdown(model_line(None), elem_id="draw-model")
     pad, sample_btn, answer, bars, meant, seen = _drawing_row()
     sample = gr.HTML("", elem_id="draw-sample")
-    meant_md, curve, learn_controls, why, inside, templates = _lesson_panels(empty_view())
+    meant_md, curve, learn_controls, why, inside, templates, why_panel, inside_panel = (
+        _lesson_panels(empty_view())
+    )
     numbers = _numbers_and_code()
 
     outputs = list(DrawView(answer, bars, seen, numbers, meant_md, curve, why, inside))
-    handler = StrokeHandler(classify_drawing, outputs)
+    handler = StrokeHandler(classify_drawing, outputs, stroke_options)
     stroke = {
         "fn": handler.answer_stroke,
         "inputs": [pad, session],
@@ -240,6 +264,9 @@ def build_draw_tab(session: gr.State) -> DrawTab:
             lambda session: templates_html(draw_model(session)), [session], [templates]
         ).then(**stroke, api_visibility="private")
 
+    for accordion, name in ((why_panel, "why"), (inside_panel, "inside")):
+        accordion.expand(show_panel(name, True), [session]).then(**stroke)
+        accordion.collapse(show_panel(name, False), [session])
     wire_learn(learn_controls, pad, meant, session, answer_again)
     sample_btn.click(
         functools.partial(show_mnist_digit, view_of=view_of),
@@ -285,12 +312,12 @@ def _lesson_panels(view: DrawView) -> tuple:
         curve = gr.HTML(view.curve, elem_id="draw-curve")
     with gr.Accordion("Learn from this drawing", open=True):
         learn_controls = build_learn_controls()
-    with gr.Accordion("Why this answer? Each pixel's part in the logit", open=True):
+    with gr.Accordion("Why this answer? Each pixel's part in the logit", open=False) as why_panel:
         why = gr.HTML(view.why, elem_id="draw-why")
-    with gr.Accordion("Inside the network: the hidden units", open=False):
+    with gr.Accordion("Inside the network: the hidden units", open=False) as inside_panel:
         inside = gr.HTML(view.inside, elem_id="draw-inside")
         templates = gr.HTML(templates_html(shipped_model()), elem_id="draw-templates")
-    return meant_md, curve, learn_controls, why, inside, templates
+    return meant_md, curve, learn_controls, why, inside, templates, why_panel, inside_panel
 
 
 def _numbers_and_code() -> gr.Dataframe:

@@ -72,6 +72,6 @@ def show_mnist_digit(session, view_of, generator: random.Random = _RANDOM) -> Sa
     image28, label, index = random_test_digit(generator)
     session.meant = label
     model = draw_model(session)
-    view = view_of(predict_image28(image28, model), model, label)
+    view = view_of(predict_image28(image28, model), model, label, tuple(session.panels))
     sample = side_by_side(image28, label, index, session.drawings.get(label))
     return SampleView(*view, meant_choice=label, sample=sample)

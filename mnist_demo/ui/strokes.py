@@ -37,19 +37,24 @@ def postprocessed_for_browser(components: list, values) -> list:
 
 class StrokeHandler:
     """`answer_stroke(canvas, session)` answers one stroke; the server attaches `process`.
-    The session may hold the digit the student meant (`session.meant`)."""
 
-    def __init__(self, classify: Callable, outputs: list):
-        self.classify = classify  # canvas, session, meant -> the outputs' values
+    `options(canvas, session)` picks what of the session the answer needs (a small picklable
+    tuple: the stroke process has no session), passed on as `classify(canvas, session,
+    *options)`.
+    """
+
+    def __init__(self, classify: Callable, outputs: list, options: Callable = lambda c, s: ()):
+        self.classify = classify  # canvas, session, *options -> the outputs' values
         self.outputs = outputs
+        self.options = options
         self.process: StrokeProcess | None = None
 
-    def answer_here(self, canvas, session=None, meant=None) -> list:
+    def answer_here(self, canvas, session=None, options: tuple = ()) -> list:
         """The outputs as the browser receives them, computed in this process."""
-        return postprocessed_for_browser(self.outputs, self.classify(canvas, session, meant))
+        return postprocessed_for_browser(self.outputs, self.classify(canvas, session, *options))
 
     def answer_in_process(self, stroke: tuple) -> ProcessAnswer:
-        """What the stroke process runs for each (canvas, meant) (with the shipped model)."""
+        """What the stroke process runs for each (canvas, options) (with the shipped model)."""
         try:
             return ProcessAnswer(outputs=self.answer_here(stroke[0], None, stroke[1]))
         except gr.Error as error:
@@ -58,18 +63,16 @@ class StrokeHandler:
     async def answer_stroke(self, canvas: str, session):
         """A coroutine: waiting for the process takes no worker thread. A student's own
         model (or a stroke the process cannot take) is answered here, in one worker thread."""
-        meant = getattr(session, "meant", None)
+        options = self.options(canvas, session)
         small_enough = isinstance(canvas, str) and len(canvas) <= MAX_DATA_URL_LENGTH
-        if meant is not None and canvas and small_enough:  # their last drawing of `meant`
-            session.drawings[meant] = canvas
         own_model = getattr(session, "draw_model", None) is not None
         if self.process is not None and small_enough and not own_model:
             try:
-                answer = await self.process.ask((canvas, meant))
+                answer = await self.process.ask((canvas, options))
             except StrokeProcessGone:  # stopped, or this stroke failed there
                 pass  # answered here instead (and a real error is raised here)
             else:
                 if answer.error is not None:
                     raise gr.Error(answer.error)
                 return answer.outputs
-        return await anyio.to_thread.run_sync(self.answer_here, canvas, session, meant)
+        return await anyio.to_thread.run_sync(self.answer_here, canvas, session, options)
