@@ -96,6 +96,7 @@ def test_a_run_streams_progress_then_shows_its_results(mnist_dir, monkeypatch):
     assert final.session is session
     assert len(final.gallery) == GALLERY_SIZE
     assert final.confusion.data.shape == (10, 11)
+    assert "fc1" in final.templates and 'alt="first-layer weights' in final.templates
     (record,) = session.runs
     assert final.run_choice.choices == [(record.label, record.run_id)]
     assert session.draw_model is None  # training never swaps the Draw model by itself
@@ -283,7 +284,7 @@ def session_of(demo: gr.Blocks, client: Client) -> StudentSession:
 def api_view(output) -> RunView:
     """One update of `/train` as an API caller gets it, by name (the session's gr.State is
     not sent to callers: `session` stays unset)."""
-    assert len(output) == len(RunView._fields) - 1
+    assert len(output) == len(RunView._fields) - 1  # all but the session
     return RunView(*output)
 
 

@@ -16,6 +16,7 @@ from mnist_demo.classroom.runs import (
     reproduce_command,
 )
 from mnist_demo.plots import accuracy_frame, confusion_styler, enlarge, loss_frame
+from mnist_demo.ui.lesson_panels import templates_html
 from mnist_demo.ui.line_plot_fix import line_plot_update
 
 GALLERY_SCALE = 3  # 28x28 digits shown 84x84
@@ -37,6 +38,7 @@ class RunView(NamedTuple):
     result: object = SKIP
     confusion: object = SKIP
     gallery: object = SKIP
+    templates: object = SKIP
     session: object = SKIP
 
 
@@ -46,6 +48,7 @@ class ResultView(NamedTuple):
     result: str = NO_RESULT
     confusion: object = None
     gallery: list = []
+    templates: str = ""  # what each hidden unit of the run's model looks for (HTML)
 
 
 def plot_updates(session: StudentSession, force: bool = False) -> dict:
@@ -144,7 +147,8 @@ def result_view(record: RunRecord | None) -> ResultView:
     gallery = [
         (enlarge(mistake.image, GALLERY_SCALE), mistake.caption) for mistake in result.mistakes
     ]
-    return ResultView(text, confusion_styler(result.confusion), gallery)
+    templates = templates_html(record.model) if record.model is not None else ""
+    return ResultView(text, confusion_styler(result.confusion), gallery, templates)
 
 
 def draw_model_text(session: StudentSession) -> str:

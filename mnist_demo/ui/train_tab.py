@@ -10,8 +10,8 @@ run trains at a time (the others see their place in the queue), in a low-priorit
 (classroom/background.py), capped whatever is asked (classroom/runs.py). Stop cancels the
 event; the run's thread then stops after its current step.
 
-The handlers come first (the tests call them directly); `build_train_tab()` wires them.
-The training event is public as `api_name="train"`.
+The handlers come first (the tests call them); `build_train_tab()` wires them; the
+training event is public as `api_name="train"`.
 """
 
 import inspect
@@ -77,8 +77,7 @@ UNIT_CHOICES = ["epochs", "steps"]
 BATCH_CHOICES = [16, 32, 64, 128, 256, 512]
 DEFAULT = TrainConfig()
 
-# The learning-rate slider moves 10^x; this runs in the browser (no server round trip) and
-# rounds to 2 significant digits: 0.001, 0.0013, 0.0016, 0.002, ...
+# The learning-rate slider moves 10^x, in the browser: 0.001, 0.0013, 0.0016, 0.002, ...
 LR_EXPONENTS = (round(math.log10(LR_RANGE[0])), round(math.log10(LR_RANGE[1])))
 EXPONENT_TO_LR_JS = "(x) => Number(Math.pow(10, x).toPrecision(2))"
 LR_TO_EXPONENT_JS = (
@@ -415,4 +414,6 @@ def _result_panel() -> ResultView:
             object_fit="contain",
             elem_id="train-mistakes",
         )
-    return ResultView(result, confusion, gallery)
+    with gr.Accordion("What each hidden unit of this run looks for (fc1 weights)", open=False):
+        templates = gr.HTML("", elem_id="train-templates")
+    return ResultView(result, confusion, gallery, templates)
