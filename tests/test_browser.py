@@ -491,8 +491,10 @@ def test_a_misread_digit_gets_its_loss_and_is_taught_until_it_flips(new_page):
     expect(page.locator("#draw-why figure")).to_have_count(0)  # closed: not computed
     page.get_by_text("Why this answer?").click()  # opened: answered from now on
     expect(page.locator("#draw-why figure")).to_have_count(2)  # maps: the top guess and 7
+    expect(page.locator("#draw-templates img")).to_have_count(0)  # not sent until opened
     page.get_by_text("Inside the network").click()
     expect(page.locator("#draw-inside")).to_contain_text("are exactly 0")
+    expect(page.locator("#draw-templates img")).to_have_count(1)  # fc1 as 28x28 tiles
     save_screenshot(page, "draw-lesson-laptop", full_page=True)
 
     learn = page.get_by_role("button", name="Learn from this drawing (1 step)")

@@ -22,7 +22,7 @@ from PIL import Image
 from mnist_demo import model as model_module
 from mnist_demo.constants import CLASS_NAMES
 from mnist_demo.model import MNISTClassifier, count_parameters
-from mnist_demo.predict import Prediction, predict, shipped_model
+from mnist_demo.predict import Prediction, predict
 from mnist_demo.preprocess import EmptyCanvasError
 from mnist_demo.ui.drawing_pad import CANVAS_SIZE, PAD_ID, DrawingPad
 from mnist_demo.ui.learn_panel import build_learn_controls, wire_learn
@@ -185,6 +185,11 @@ def stroke_options(canvas, session) -> tuple:
     return session.meant, tuple(session.panels)
 
 
+def model_templates(session) -> str:
+    """The answering model's fc1 weights as pictures, while "inside" is open (~300 KB)."""
+    return templates_html(draw_model(session)) if "inside" in session.panels else CLOSED
+
+
 def show_panel(name: str, shown: bool):
     """The handler that notes a panel opened (answered from now on) or closed."""
 
@@ -261,12 +266,13 @@ def build_draw_tab(session: gr.State) -> DrawTab:
     def answer_again(event) -> None:
         """After `event` changed this student's model: say which, answer the drawing anew."""
         event.then(model_line, [session], [model_md], show_progress="hidden").then(
-            lambda session: templates_html(draw_model(session)), [session], [templates]
+            model_templates, [session], [templates]
         ).then(**stroke, api_visibility="private")
 
     for accordion, name in ((why_panel, "why"), (inside_panel, "inside")):
         accordion.expand(show_panel(name, True), [session]).then(**stroke)
         accordion.collapse(show_panel(name, False), [session])
+    inside_panel.expand(model_templates, [session], [templates])
     wire_learn(learn_controls, pad, meant, session, answer_again)
     sample_btn.click(
         functools.partial(show_mnist_digit, view_of=view_of),
@@ -316,7 +322,7 @@ def _lesson_panels(view: DrawView) -> tuple:
         why = gr.HTML(view.why, elem_id="draw-why")
     with gr.Accordion("Inside the network: the hidden units", open=False) as inside_panel:
         inside = gr.HTML(view.inside, elem_id="draw-inside")
-        templates = gr.HTML(templates_html(shipped_model()), elem_id="draw-templates")
+        templates = gr.HTML(CLOSED, elem_id="draw-templates")  # ~300 KB: filled when opened
     return meant_md, curve, learn_controls, why, inside, templates, why_panel, inside_panel
 
 
