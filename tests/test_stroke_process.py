@@ -52,16 +52,23 @@ def stroke(run):
     handler.process.stop("the test is over")
 
 
-def test_the_process_answers_as_the_server_would(stroke, monkeypatch, run):
-    handler, in_the_server, process = stroke
+def record_asks(process: StrokeProcess, monkeypatch) -> list:
+    """What the handler sends the process, in order (each request is still answered)."""
     asked = []
     real_ask = process.ask
 
-    async def counting_ask(canvas):
-        asked.append(canvas)
-        return await real_ask(canvas)
+    async def counting_ask(request):
+        asked.append(request)
+        return await real_ask(request)
 
     monkeypatch.setattr(process, "ask", counting_ask)
+    return asked
+
+
+def test_the_process_answers_as_the_server_would(stroke, monkeypatch, run):
+    handler, in_the_server, process = stroke
+    real_ask = process.ask
+    asked = record_asks(process, monkeypatch)
     session = StudentSession()
     for canvas in (SEVEN, ""):
         assert handler(canvas, session) == in_the_server(canvas, session)
@@ -194,14 +201,7 @@ def test_a_hung_process_is_stopped_and_asked_no_more(doubler, run, monkeypatch):
 
 def test_the_digit_meant_reaches_the_process(stroke, monkeypatch):
     handler, in_the_server, process = stroke
-    asked = []
-    real_ask = process.ask
-
-    async def counting_ask(request):
-        asked.append(request)
-        return await real_ask(request)
-
-    monkeypatch.setattr(process, "ask", counting_ask)
+    asked = record_asks(process, monkeypatch)
     session = StudentSession(meant=3, panels={"why"})
     answer = handler(SEVEN, session)
     assert asked == [(SEVEN, (3, ("why",)))]
