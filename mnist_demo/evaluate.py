@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from mnist_demo.constants import NUM_CLASSES
@@ -38,6 +39,14 @@ def evaluate(model: nn.Module, dataset: MNISTTensors) -> float:
     """Accuracy (0..1) on a dataset."""
     predictions = predict_dataset(model, dataset).argmax(dim=1)
     return (predictions == dataset.labels).float().mean().item()
+
+
+def loss_and_accuracy(model: nn.Module, dataset: MNISTTensors) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) on a dataset: the test loss beside the training loss
+    shows when a network starts to learn its training images by heart (overfitting)."""
+    logits = predict_dataset(model, dataset)  # (N, 10)
+    loss = F.cross_entropy(logits, dataset.labels).item()
+    return loss, (logits.argmax(dim=1) == dataset.labels).float().mean().item()
 
 
 def confusion_matrix(targets: torch.Tensor, predictions: torch.Tensor) -> torch.Tensor:

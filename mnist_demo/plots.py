@@ -7,8 +7,8 @@ data that never changes computed once when the module is imported.
 
 Contents:
 - Cross-entropy: `cross_entropy_curve`, the -log(p) curve with the current point marked.
-- Training: `loss_frame`, `accuracy_frame` (curves of several runs, one colour each) and
-  `confusion_styler` (the confusion matrix as a coloured table).
+- Training: `smooth` and `thin` for the loss curves (drawn in run_charts.py), and the
+  confusion matrix as a coloured table (`confusion_styler`, `confusion_html`).
 - The Draw tab's per-stroke pictures are in pictures.py.
 """
 
@@ -154,7 +154,6 @@ def _mark_current_point(ax, p_true: float, loss: float) -> None:
 
 SMOOTHING = 0.9  # loss curve: exponential moving average, like TensorBoard's slider
 MAX_PLOT_POINTS = 200  # per run and curve: enough for the eye, cheap to send
-LOSS_PLOT_MAX = 10.0  # a blowing-up run is drawn up to here (ln 10 = 2.3 is where all start)
 
 # Tableau 10: one fixed colour per run number, the same in every plot.
 RUN_COLORS = (
@@ -183,38 +182,6 @@ def thin(length: int, max_points: int = MAX_PLOT_POINTS) -> np.ndarray:
     if length <= max_points:
         return np.arange(length)
     return np.unique(np.linspace(0, length - 1, max_points).round().astype(int))
-
-
-def loss_frame(losses_by_run: dict[str, list[float]]) -> pd.DataFrame:
-    """Smoothed training loss per step, one series per run: columns step, loss, run."""
-    parts = []
-    for run, losses in losses_by_run.items():
-        if not losses:
-            continue
-        smoothed = np.minimum(smooth(losses), LOSS_PLOT_MAX)
-        keep = thin(len(smoothed))
-        parts.append(pd.DataFrame({"step": keep + 1, "loss": smoothed[keep], "run": run}))
-    return _concat(parts, ["step", "loss", "run"])
-
-
-def accuracy_frame(
-    accuracies_by_run: dict[str, tuple[list[int], list[float]]],
-) -> pd.DataFrame:
-    """Accuracy at the measured steps, one series per run: columns step, accuracy, run."""
-    parts = [
-        pd.DataFrame({"step": steps, "accuracy": accuracies, "run": run})
-        for run, (steps, accuracies) in accuracies_by_run.items()
-        if steps
-    ]
-    return _concat(parts, ["step", "accuracy", "run"])
-
-
-def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    if not parts:
-        return pd.DataFrame(
-            {name: pd.Series(dtype=float if name != "run" else str) for name in columns}
-        )
-    return pd.concat(parts, ignore_index=True)
 
 
 def confusion_frame(confusion: torch.Tensor) -> pd.DataFrame:
@@ -250,6 +217,16 @@ def confusion_styler(confusion: torch.Tensor):
         return css
 
     return frame.style.apply(colours, axis=None)
+
+
+def confusion_html(confusion: torch.Tensor) -> str:
+    """The coloured confusion matrix as an HTML table whose numbers stay whole on a phone
+    (the page's CSS for `table.confusion` shrinks the type instead of cutting "973" to "9..")."""
+    styler = confusion_styler(confusion).hide(axis="index")
+    return styler.set_table_attributes(
+        'class="confusion" aria-label="Confusion matrix: row = true digit, '
+        'column = predicted digit"'
+    ).to_html()
 
 
 def enlarge(image28: np.ndarray, scale: int) -> np.ndarray:

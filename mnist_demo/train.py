@@ -22,11 +22,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from mnist_demo.constants import HIDDEN_SIZE
 from mnist_demo.data import MNISTTensors, batches, first_images, load_mnist
-from mnist_demo.evaluate import evaluate
+from mnist_demo.evaluate import evaluate, loss_and_accuracy
 from mnist_demo.model import make_model
 
 OPTIMIZERS = ("adam", "sgd", "momentum")
@@ -50,6 +51,7 @@ class TrainConfig:
     seed: int = 0  # weights, shuffling and augmentation all follow from it
     init: str = "random"  # "random" weights from the seed, or a copy of the "shipped" model
     augment: bool = False  # random shifts, scale, rotation and stroke thickness
+    softmax_bug: bool = False  # the lesson's bug: softmax applied before nn.CrossEntropyLoss
     lr_schedule: str = "constant"  # or "cosine": decay to 0 over the run
     report_every: int = 50  # steps between progress events
 
@@ -71,6 +73,7 @@ class TrainProgress:
     samples_per_second: float
     elapsed: float  # seconds since the run started
     test_accuracy: float | None = None  # on held-out images, when an eval set is given
+    test_loss: float | None = None  # mean cross-entropy on the same held-out images
     losses: list[float] = field(default_factory=list)  # every step's loss since last event
 
 
@@ -97,6 +100,18 @@ def train_step(model, optimizer, loss_fn, images, targets) -> tuple[torch.Tensor
     loss.backward()  # gradients of the loss with respect to every weight
     optimizer.step()  # move every weight a little against its gradient
     return logits, loss
+
+
+def softmax_then_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The lesson's bug: nn.CrossEntropyLoss applies log_softmax itself, so softmax first
+    squeezes its input into 0..1 and the loss can only move between -log(e / (e + 9)) = 1.46
+    and ln 10 = 2.30: the gradients are tiny and training stalls."""
+    return F.cross_entropy(torch.softmax(logits, dim=1), targets)
+
+
+def make_loss_fn(config: TrainConfig):
+    """The lesson's loss, or the bug a class can watch stall."""
+    return softmax_then_cross_entropy if config.softmax_bug else nn.CrossEntropyLoss()
 
 
 def check_loss(loss: float, step: int, lr: float) -> None:
@@ -129,7 +144,7 @@ def train(
     scheduler = None
     if config.lr_schedule == "cosine":
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
-    loss_fn = nn.CrossEntropyLoss()  # takes raw logits: log-softmax + negative log-likelihood
+    loss_fn = make_loss_fn(config)  # nn.CrossEntropyLoss: log-softmax + negative log-likelihood
     window = Window(config, total_steps, len(train_set))
 
     model.train()
@@ -143,7 +158,7 @@ def train(
         is_last = step >= total_steps or should_stop()
         if step % config.report_every == 0 or is_last:
             measure = eval_set is not None and (is_last or (eval_every and step % eval_every == 0))
-            yield window.report(step, evaluate(model, eval_set) if measure else None)
+            yield window.report(step, loss_and_accuracy(model, eval_set) if measure else None)
         if is_last:
             break
     model.eval()
@@ -164,8 +179,10 @@ class Window:
         self.correct += (logits.argmax(dim=1) == targets).sum().item()
         self.seen += len(targets)
 
-    def report(self, step: int, test_accuracy: float | None) -> TrainProgress:
-        """The progress event for the window, which then starts again."""
+    def report(self, step: int, test: tuple[float, float] | None) -> TrainProgress:
+        """The progress event for the window, which then starts again; `test` is the
+        held-out (loss, accuracy) when it was measured at this step."""
+        test_loss, test_accuracy = test if test is not None else (None, None)
         elapsed = time.perf_counter() - self.start
         progress = TrainProgress(
             step=step,
@@ -176,6 +193,7 @@ class Window:
             samples_per_second=step * self.batch_size / max(elapsed, 1e-9),
             elapsed=elapsed,
             test_accuracy=test_accuracy,
+            test_loss=test_loss,
             losses=self.losses,
         )
         self.losses, self.correct, self.seen = [], 0, 0
@@ -213,6 +231,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--augment", action="store_true", help="random shifts/scale/rotation/thickness"
+    )
+    parser.add_argument(
+        "--softmax-bug",
+        action="store_true",
+        help="the lesson's bug: softmax before nn.CrossEntropyLoss (watch the loss stall)",
     )
     parser.add_argument(
         "--lr-schedule",
@@ -257,6 +280,7 @@ def main(argv: list[str] | None = None) -> float:
         hidden_size=args.hidden_size,
         seed=args.seed,
         augment=args.augment,
+        softmax_bug=args.softmax_bug,
         lr_schedule=args.lr_schedule,
         report_every=10,
     )

@@ -28,6 +28,8 @@ TRAIN_INPUTS = (
     "hidden_size",
     "seed",
     "init",
+    "comparison",
+    "softmax_bug",
 )
 
 

@@ -352,9 +352,10 @@ def test_all_zero_logits_give_log_ten(new_page):
 TRAIN_STATUS = "#train-status"
 RUNNING_STEP = re.compile(r"step ([\d,]+) of ([\d,]+)")
 STOPPED_STEP = re.compile(r"Stopped by you after ([\d,]+) of ([\d,]+) steps")
-# How much of each curve is drawn: the length of the SVG path of every line.
-LINES_JS = """root => Array.from(root.querySelectorAll('.mark-line path'))
-  .map(path => (path.getAttribute('d') || '').length)"""
+# How much of each curve is drawn: the length of the points of every line of the chart.
+LINES_JS = """root => Array.from(root.querySelectorAll('polyline.run-line'))
+  .map(line => (line.getAttribute('points') || '').length)"""
+PROJECTOR = {"viewport": {"width": 1280, "height": 720}, "device_scale_factor": 1.5}
 
 
 def open_train(page):
@@ -369,9 +370,11 @@ def set_run(page, steps: int, train_images: int = 1000) -> None:
     """A run of `steps` steps on a small subset (the rest of the settings: the defaults)."""
     page.get_by_role("radio", name="steps", exact=True).check()
     page.get_by_label("how many").fill(str(steps))
+    page.get_by_text("More settings").click()  # the training images are folded away
     images = page.get_by_label("number input for Training images used")
     images.fill(str(train_images))
     images.press("Enter")
+    page.get_by_text("More settings").click()
 
 
 def curves(page) -> tuple:
@@ -427,6 +430,81 @@ def numbers_after_drawing(page, digit: int = 7) -> str:
     table = page.locator("#draw-numbers [role=grid]")
     expect(table).to_have_attribute("aria-rowcount", "11")  # a header and ten digits
     return table.inner_text()
+
+
+def in_view(page, selector: str) -> bool:
+    """Whether the element is wholly inside the viewport, as the page is scrolled now."""
+    return page.locator(selector).first.evaluate(
+        """el => { const r = el.getBoundingClientRect();
+                   return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0; }"""
+    )
+
+
+@pytest.mark.parametrize("screen", ["laptop", "projector"])
+def test_train_status_and_loss_chart_fit_one_screen_with_the_button(new_page, screen):
+    """Review M3: on a laptop and a projector, pressing Train and watching the run happen on
+    one screen: the button, the status line with its progress and the loss chart."""
+    page = new_page(**({"viewport": LAPTOP} if screen == "laptop" else PROJECTOR))
+    open_train(page)
+    set_run(page, steps=3000)
+    page.get_by_role("button", name="Train", exact=True).click()  # scrolled into view
+    expect(page.locator(TRAIN_STATUS)).to_contain_text("step", timeout=30_000)
+    expect(page.locator("#train-loss polyline.run-line")).not_to_have_count(0, timeout=10_000)
+    assert in_view(page, "#train-btn"), "the Train button left the screen"
+    assert in_view(page, TRAIN_STATUS), "the status line is off the screen"
+    assert in_view(page, "#train-loss svg"), "the loss chart is off the screen"
+    save_screenshot(page, f"train-running-{screen}")
+    page.get_by_role("button", name="Stop", exact=True).click()
+    expect(page.locator(TRAIN_STATUS)).to_contain_text("Stopped by you", timeout=10_000)
+
+
+def test_a_queued_student_sees_the_runs_ahead_counting_down(new_page):
+    """Review M4: a second student's press is taken at once and says, near the button, how
+    many runs are ahead and about how long they take."""
+    first, second = new_page(viewport=LAPTOP), new_page(viewport=LAPTOP)
+    for page in (first, second):
+        open_train(page)
+        set_run(page, steps=3000, train_images=60000)
+    first.get_by_role("button", name="Train", exact=True).click()
+    expect(first.locator(TRAIN_STATUS)).to_contain_text("step", timeout=30_000)
+    second.get_by_role("button", name="Train", exact=True).click()
+    status = second.locator(TRAIN_STATUS)
+    expect(status).to_contain_text("1 run ahead of you, about", timeout=10_000)
+    expect(second.locator("#train-btn")).to_be_disabled()  # the press was taken
+    assert in_view(second, TRAIN_STATUS)
+    waits = []
+    for _ in range(4):
+        waits.append(int(re.search(r"about (\d+) s", status.inner_text()).group(1)))
+        time.sleep(1.5)
+    assert waits[-1] < waits[0], f"the wait does not count down: {waits}"
+    save_screenshot(second, "train-queued-laptop")
+    first.get_by_role("button", name="Stop", exact=True).click()
+    expect(status).to_contain_text("step", timeout=20_000)  # its turn came
+    second.get_by_role("button", name="Stop", exact=True).click()
+    expect(status).to_contain_text("Stopped by you", timeout=10_000)
+    expect(second.locator("#train-btn")).to_be_enabled()
+
+
+PHONE_TOUCH = {"viewport": PHONE, "is_mobile": True, "has_touch": True}
+CUT_CELLS_JS = """root => Array.from(root.querySelectorAll('td, th'))
+  .filter(cell => cell.scrollWidth > cell.clientWidth + 1).map(cell => cell.textContent)"""
+
+
+def test_on_a_phone_the_confusion_matrix_and_runs_table_keep_whole_numbers(new_page):
+    """Review M2: on a 390 px phone the diagonal's counts read "9.." and "true" read "t."."""
+    page = new_page(**PHONE_TOUCH)
+    open_train(page)
+    set_run(page, steps=200)
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(page.locator(TRAIN_STATUS)).to_contain_text("Trained 200 steps", timeout=60_000)
+    matrix = page.locator("#train-confusion table.confusion")
+    expect(matrix.locator("tbody tr")).to_have_count(10)
+    assert matrix.evaluate(CUT_CELLS_JS) == []  # every count whole
+    width = page.evaluate("document.documentElement.clientWidth")
+    assert matrix.evaluate("el => el.getBoundingClientRect().right") <= width  # no sideways
+    assert page.locator("#train-runs table").evaluate(CUT_CELLS_JS) == []
+    matrix.scroll_into_view_if_needed()
+    save_screenshot(page, "train-result-phone")
 
 
 def test_use_in_draw_changes_only_this_sessions_predictions(new_page):

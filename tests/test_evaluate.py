@@ -1,6 +1,7 @@
 """How good a trained model is: accuracy, the confusion matrix, its surest mistakes and its
 dead hidden units."""
 
+import pytest
 import torch
 
 from mnist_demo.data import normalize
@@ -11,6 +12,7 @@ from mnist_demo.evaluate import (
     evaluate,
     evaluate_fully,
     logits_and_dead_units,
+    loss_and_accuracy,
     predict_dataset,
 )
 from mnist_demo.model import make_model
@@ -94,3 +96,11 @@ def test_the_gallery_holds_at_most_gallery_size_mistakes():
     assert len(evaluation.mistakes) == GALLERY_SIZE
     perfect = evaluate_fully(trained_a_little(60), blobs(100, seed=1))
     assert perfect.test_accuracy == 1.0 and perfect.mistakes == []
+
+
+def test_the_test_loss_is_pytorchs_cross_entropy_on_the_logits():
+    model, data = make_model(seed=0), blobs(300, seed=2)
+    loss, accuracy = loss_and_accuracy(model, data)
+    logits = predict_dataset(model, data)
+    assert loss == pytest.approx(torch.nn.functional.cross_entropy(logits, data.labels).item())
+    assert accuracy == evaluate(model, data)

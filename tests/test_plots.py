@@ -18,14 +18,12 @@ from mnist_demo.plots import (
     CURVE_DPI,
     CURVE_FIGSIZE,
     CURVE_LOSS_MAX,
-    LOSS_PLOT_MAX,
     MAX_PLOT_POINTS,
     RUN_COLORS,
-    accuracy_frame,
     confusion_frame,
+    confusion_html,
     confusion_styler,
     cross_entropy_curve,
-    loss_frame,
     run_color,
     smooth,
     thin,
@@ -124,25 +122,6 @@ def test_thinning_spreads_the_points_and_keeps_the_last():
     assert (np.diff(kept) > 0).all()
 
 
-def test_curve_frames_overlay_runs_and_stay_small():
-    long, short = "#1 Adam lr 0.001", "#2 SGD lr 0.001"
-    losses = loss_frame({long: [2.3] * 5000, short: [1e6, 2.0]})
-    assert list(losses.columns) == ["step", "loss", "run"]
-    per_run = losses.groupby("run", sort=False)["step"]
-    assert per_run.count().tolist() == [MAX_PLOT_POINTS, 2]
-    assert per_run.max().tolist() == [5000, 2]  # the last step is always drawn
-    assert losses["loss"].max() <= LOSS_PLOT_MAX  # an explosion does not flatten the rest
-    accuracy = accuracy_frame({long: ([0, 2500, 5000], [0.1, 0.8, 0.9]), short: ([0], [0.1])})
-    assert accuracy["run"].unique().tolist() == [long, short]
-    assert accuracy["step"].tolist() == [0, 2500, 5000, 0]
-    assert loss_frame({}).empty and list(accuracy_frame({}).columns) == [
-        "step",
-        "accuracy",
-        "run",
-    ]
-    assert loss_frame({long: []}).empty and accuracy_frame({long: ([], [])}).empty
-
-
 def test_each_run_number_keeps_its_colour():
     assert [run_color(1), run_color(2)] == [RUN_COLORS[0], RUN_COLORS[1]]
     assert run_color(len(RUN_COLORS) + 1) == RUN_COLORS[0]  # round the palette again
@@ -155,3 +134,6 @@ def test_confusion_table_has_a_row_per_true_digit():
     assert frame["3"].tolist() == confusion[:, 3].tolist()  # predicted 3
     html = confusion_styler(confusion).to_html()
     assert "rgba(84, 162, 75" in html and "rgba(228, 87, 86" in html  # right green, wrong red
+    table = confusion_html(confusion)
+    assert 'class="confusion"' in table and table.count("<tr>") == 11  # header + 10 digits
+    assert ">99<" in table and "row_heading" not in table  # no pandas index column

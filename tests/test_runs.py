@@ -23,6 +23,7 @@ from mnist_demo.classroom.runs import (
     StudentSession,
     apply_caps,
     config_from_form,
+    export_run,
 )
 from mnist_demo.constants import TRAIN_IMAGES
 from mnist_demo.model import make_model
@@ -205,14 +206,25 @@ def test_a_record_counts_its_steps_and_keeps_its_colour():
 def test_curves_are_copies_taken_together():
     record = new_run()
     record.add_losses([2.3, 2.0])
-    record.add_accuracy(0, 0.1)
-    record.add_accuracy(2, 0.4)
-    losses, steps, accuracies = record.curves()
-    assert (losses, steps, accuracies) == ([2.3, 2.0], [0, 2], [0.1, 0.4])
-    losses.append(9.0)
-    steps.append(9)
-    accuracies.append(0.9)  # the page's copies: the run's own lists do not change
-    assert record.curves() == ([2.3, 2.0], [0, 2], [0.1, 0.4])
+    record.add_evaluation(0, 2.31, 0.1)
+    record.add_evaluation(2, 1.9, 0.4)
+    curves = record.curves()
+    assert curves == ([2.3, 2.0], [0, 2], [0.1, 0.4], [2.31, 1.9])
+    for copy in curves:
+        copy.append(9)  # the page's copies: the run's own lists do not change
+    assert record.curves() == ([2.3, 2.0], [0, 2], [0.1, 0.4], [2.31, 1.9])
+
+
+def test_the_card_of_a_stopped_run_gives_the_epochs_it_really_trained(tmp_path):
+    """Regression (review m9): a run of 5 epochs stopped at step 3,904 of batch 64 said
+    "epochs": 5.0027 though it trained 3,904 x 64 / 60,000 = 4.16 epochs."""
+    record = new_run(unit="epochs", amount=5)
+    record.add_losses([2.3] * 3904)
+    record.model = make_model()
+    _, card = export_run(record, tmp_path)
+    training = json.loads(card.read_text())["training"]
+    assert training["epochs"] == pytest.approx(3904 * 64 / 60000)
+    assert training["max_steps"] == 3904
 
 
 def test_seconds_left_follow_the_speed_within_the_clock_cap():

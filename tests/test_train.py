@@ -15,6 +15,7 @@ from mnist_demo.train import (
     TrainingDiverged,
     check_loss,
     main,
+    make_loss_fn,
     make_optimizer,
     train,
     train_step,
@@ -185,3 +186,39 @@ def test_a_real_epoch_reaches_95_percent(mnist_dir):
     model = make_model(seed=0)
     list(train(model, load_mnist(train=True), TrainConfig(epochs=1, batch_size=128, lr=2e-3)))
     assert evaluate(model, load_mnist(train=False)) > 0.95
+
+
+def test_the_softmax_bug_is_cross_entropy_of_probabilities_and_stalls():
+    """The lesson's bug, as the Train tab's switch trains it: nn.CrossEntropyLoss applied
+    to softmax outputs (checked against PyTorch), whose loss cannot leave 1.46..2.30."""
+    logits = torch.randn(8, 10) * 5
+    targets = torch.randint(0, 10, (8,))
+    expected = nn.CrossEntropyLoss()(torch.softmax(logits, dim=1), targets)
+    buggy = make_loss_fn(TrainConfig(softmax_bug=True))(logits, targets)
+    assert torch.allclose(buggy, expected)
+    assert isinstance(make_loss_fn(TrainConfig()), nn.CrossEntropyLoss)
+
+    config = TrainConfig(epochs=3, batch_size=32, report_every=5)
+    fixed = list(train(make_model(seed=0), blobs(), config))
+    stalled = list(
+        train(make_model(seed=0), blobs(), TrainConfig(**{**config.__dict__, "softmax_bug": True}))
+    )
+    losses = [loss for event in stalled for loss in event.losses]
+    assert min(losses) >= -math.log(math.e / (math.e + 9)) - 1e-4 and max(losses) <= 2.31
+    assert fixed[-1].loss < 0.5 < stalled[-1].loss  # the same run without the bug learns
+
+
+def test_progress_carries_the_held_out_loss_beside_the_accuracy():
+    events = list(
+        train(
+            make_model(seed=0),
+            blobs(),
+            TrainConfig(max_steps=20, report_every=5),
+            blobs(100, seed=1),
+            eval_every=10,
+        )
+    )
+    measured = [e for e in events if e.test_accuracy is not None]
+    assert [e.step for e in measured] == [10, 20]
+    assert all(e.test_loss is not None and e.test_loss > 0 for e in measured)
+    assert all(e.test_loss is None for e in events if e.test_accuracy is None)

@@ -5,6 +5,7 @@ The run events' outputs are read by name: the handlers yield `RunView`s, and an 
 caller's output list is turned into one by `api_view`.
 """
 
+import asyncio
 import functools
 import json
 import re
@@ -18,7 +19,6 @@ import pytest
 import torch
 from gradio_client import Client
 from gradio_client.exceptions import AppError
-from gradio_client.utils import Status
 
 from mnist_demo import data
 from mnist_demo.classroom import background
@@ -51,10 +51,6 @@ QUICK = {"unit": "steps", "amount": 100, "train_size": 2000}
 LONG = {"unit": "epochs", "amount": 10, "train_size": 60000}
 
 
-def no_progress(*args, **kwargs) -> None:
-    """Stands in for gr.Progress() when a handler is called outside a running app."""
-
-
 def quick(**overrides) -> list:
     """The `/train` inputs of a QUICK run, with `overrides`."""
     return train_settings(**(QUICK | overrides))
@@ -62,7 +58,25 @@ def quick(**overrides) -> list:
 
 def train(session: StudentSession, **overrides) -> list[RunView]:
     """Every update of a QUICK run (with `overrides`), the handler called directly."""
-    return list(train_model(*quick(**overrides), session=session, progress=no_progress))
+    return collect(train_model(*quick(**overrides), session=session))
+
+
+def collect(events, first: int | None = None) -> list:
+    """The updates of the async training event, all of them or the `first` few; then the
+    event is closed, as Gradio closes it when the student presses Stop."""
+
+    async def run():
+        views = []
+        try:
+            async for view in events:
+                views.append(view)
+                if first is not None and len(views) >= first:
+                    break
+        finally:
+            await events.aclose()
+        return views
+
+    return asyncio.run(run())
 
 
 def is_skip(value) -> bool:
@@ -95,7 +109,10 @@ def test_a_run_streams_progress_then_shows_its_results(mnist_dir, monkeypatch):
     assert accuracy > 60  # chance is 10%
     assert final.session is session
     assert len(final.gallery) == GALLERY_SIZE
-    assert final.confusion.data.shape == (10, 11)
+    assert final.confusion.count("<tr>") == 11  # the header and one row per true digit
+    assert "#train-loss" not in final.loss_plot and "run-line train" in final.loss_plot
+    assert "run-line test" in final.loss_plot and "ln 10 = 2.30" in final.loss_plot
+    assert "<td>100</td>" in final.runs_table  # steps, in the table of runs
     assert "fc1" in final.templates and 'alt="first-layer weights' in final.templates
     (record,) = session.runs
     assert final.run_choice.choices == [(record.label, record.run_id)]
@@ -108,10 +125,8 @@ def test_a_run_streams_progress_then_shows_its_results(mnist_dir, monkeypatch):
 def test_stop_then_shows_what_the_stopped_run_learnt(mnist_dir):
     session = new_session()
     long_run = train_settings(**(LONG | {"amount": 5}))
-    events = train_model(*long_run, session=session, progress=no_progress)
-    for _ in range(3):  # preparing, step 0, one live update
-        next(events)
-    events.close()  # what Gradio does on Stop
+    events = train_model(*long_run, session=session)
+    collect(events, first=3)  # preparing, step 0, one live update; then Stop
     *_, final = train_tab.after_stop(session)
     (record,) = session.runs
     assert record.status == STOPPED and "Stopped by you" in final.status
@@ -120,22 +135,60 @@ def test_stop_then_shows_what_the_stopped_run_learnt(mnist_dir):
     assert final.session is session
 
 
-def test_stop_before_the_run_started_leaves_no_run_running(mnist_dir):
+def test_stop_at_the_first_update_leaves_no_run_running(mnist_dir):
     """Regression: closed at its "step 0" update, the event never started the run's thread,
-    and the run stayed "running" for good (every later Stop waited 2 s; Clear kept it)."""
+    and the run stayed "running" for good (every later Stop waited 2 s; Clear kept it).
+    Now the first update comes once the thread runs, so Stop always reaches it."""
     session = new_session()
-    events = train_model(*train_settings(**LONG), session=session, progress=no_progress)
-    next(events)  # preparing
-    next(events)  # step 0: the run is in the session, its thread not started yet
-    events.close()  # what Gradio does on Stop
+    collect(train_model(*train_settings(**LONG), session=session), 2)
     (record,) = session.runs
-    assert record.status == STOPPED and record.model is None
-    start = time.monotonic()
+    wait_until(lambda: record.status != RUNNING, timeout=2)
+    assert record.status == STOPPED and record.step < record.total_steps
     *_, final = train_tab.after_stop(session)
-    assert time.monotonic() - start < 1  # nothing left running to wait for
-    assert "before it started" in final.status
+    assert "Stopped by you" in final.status
     session.clear_finished()
     assert session.runs == []
+
+
+def test_a_press_waits_in_the_class_queue_with_the_runs_ahead_and_can_leave(mnist_dir):
+    first, second = new_session(), new_session()
+
+    async def scenario():
+        running = train_model(*train_settings(**LONG), session=first)
+        await anext(running)  # preparing
+        await anext(running)  # its turn: step 0
+        waiting = train_model(*quick(), session=second)
+        taken, queued = await anext(waiting), await anext(waiting)
+        again = [view async for view in train_model(*quick(), session=second)]
+        await waiting.aclose()  # Stop while waiting
+        await running.aclose()
+        return taken, queued, again
+
+    taken, queued, again = asyncio.run(scenario())
+    assert taken.train_btn["interactive"] is False  # the press shows it was taken
+    assert "1 run ahead of you, about" in queued.status and second.runs == []
+    assert "already in the queue" in again[-1].status  # one press per student
+    assert len(train_tab.RUN_QUEUE) == 0  # both left the class's queue
+    *_, final = train_tab.after_stop(second)
+    assert "taken out of the queue" in final.status and final.train_btn["interactive"]
+
+
+def test_a_comparison_trains_each_optimizer_at_its_rate(mnist_dir):
+    session = new_session()
+    train(session, comparison="fair", amount=30)
+    configs = [(record.config.optimizer, record.config.lr) for record in session.runs]
+    assert configs == [("adam", 0.001), ("sgd", 0.1), ("momentum", 0.01)]
+    assert len({record.config.seed for record in session.runs}) == 1
+
+
+def test_the_softmax_bug_switch_trains_with_the_bug(mnist_dir):
+    session = new_session()
+    outputs = train(session, softmax_bug=True, amount=100)
+    (record,) = session.runs
+    assert record.config.softmax_bug and "softmax bug" in record.legend
+    # Softmax squeezes the loss's input into 0..1: the loss stays between 1.46 and 2.30.
+    assert all(1.46 <= loss <= 2.31 for loss in record.losses)
+    assert "softmax bug" in outputs[-1].runs_table
 
 
 def test_divergence_explains_itself_and_the_previous_model_stays(mnist_dir):
@@ -209,9 +262,10 @@ def test_bad_settings_are_a_clear_error():
 def test_clear_runs_forgets_finished_runs(mnist_dir):
     session = new_session()
     train(session, amount=5)
-    _, last = list(train_tab.clear_runs(session))
+    (last,) = list(train_tab.clear_runs(session))
     assert session.runs == [] and last.run_choice.choices == []
-    assert last.loss_plot["value"].empty and last.result == NO_RESULT
+    assert "run-line" not in last.loss_plot and last.result == NO_RESULT
+    assert last.runs_table == ""
 
 
 def test_the_result_panel_explains_a_run_that_learnt_nothing():
@@ -282,10 +336,11 @@ def session_of(demo: gr.Blocks, client: Client) -> StudentSession:
 
 
 def api_view(output) -> RunView:
-    """One update of `/train` as an API caller gets it, by name (the session's gr.State is
-    not sent to callers: `session` stays unset)."""
-    assert len(output) == len(RunView._fields) - 1  # all but the session
-    return RunView(*output)
+    """One update of `/train` as an API caller gets it, by name (the session's gr.State and
+    the Train button are not sent to callers: those stay unset)."""
+    sent = [name for name in RunView._fields if name not in ("session", "train_btn")]
+    assert len(output) == len(sent)
+    return RunView(**dict(zip(sent, output, strict=True)))
 
 
 def views(job) -> list[RunView]:
@@ -319,7 +374,7 @@ def test_stop_cancels_within_a_second_and_leaves_a_usable_model(app):
     me, other = student(app), student(app)
     other_job = other.submit(*quick(amount=300), api_name="/train")
     job = me.submit(*train_settings(**LONG), api_name="/train")
-    wait_until(lambda: len(job.outputs()) >= 2, timeout=30)
+    wait_until(lambda: any(re.search(r"step \d+ of", o.status) for o in views(job)), 30)
     (record,) = session_of(app, me).runs
     job.cancel()
     assert wait_until(lambda: record.status != RUNNING, timeout=1.0) < 1.0
@@ -369,7 +424,7 @@ def test_caps_hold_against_oversize_api_requests(app, monkeypatch):
 
 @slow
 def test_two_students_press_train_together_and_see_only_their_own(app):
-    """Both runs are taken; one trains at a time (TRAIN_CONCURRENCY on 2 cores), and each
+    """Both runs are taken; one trains at a time (the class's queue, on 2 cores), and each
     student gets their own model."""
     alice, bob = student(app), student(app)
     running = {}
@@ -414,16 +469,14 @@ def test_two_students_press_train_together_and_see_only_their_own(app):
 
 @slow
 def test_a_run_beyond_the_pool_waits_and_sees_its_place_in_the_queue(app):
-    long_run = train_settings(**LONG)
-    pool = train_tab.TRAIN_CONCURRENCY
-    clients = [student(app) for _ in range(pool + 1)]
-    jobs = [client.submit(*long_run, api_name="/train") for client in clients[:pool]]
-    wait_until(lambda: all(len(job.outputs()) >= 1 for job in jobs), timeout=30)
-    jobs.append(clients[pool].submit(*long_run, api_name="/train"))
+    first, second = student(app), student(app)
+    jobs = [first.submit(*train_settings(**LONG), api_name="/train")]
+    wait_until(lambda: any("step" in o.status for o in views(jobs[0])), timeout=30)
+    jobs.append(second.submit(*train_settings(**LONG), api_name="/train"))
     try:
-        wait_until(lambda: jobs[pool].status().code == Status.IN_QUEUE, timeout=10)
-        assert jobs[pool].status().rank == 0  # first in line
-        assert session_of(app, clients[pool]).runs == []  # not started
+        wait_until(lambda: any("ahead of you" in o.status for o in views(jobs[1])), timeout=10)
+        assert "1 run ahead of you" in views(jobs[1])[-1].status
+        assert session_of(app, second).runs == []  # not started
     finally:
         for job in jobs:
             job.cancel()
@@ -436,5 +489,11 @@ def test_the_training_event_is_public_and_pooled(app):
     parameters = [p["parameter_name"] for p in endpoints["/train"]["parameters"]]
     assert parameters == list(TRAIN_INPUTS)
     train_fn = next(fn for fn in app.fns.values() if fn.api_name == "train")
-    assert train_fn.concurrency_limit == train_tab.TRAIN_CONCURRENCY
-    assert train_fn.concurrency_id == "train"
+    assert train_fn.concurrency_limit is None  # waiting runs never fill Gradio's queue
+
+
+def test_the_countdown_holds_through_a_brief_slowdown_and_shows_real_changes():
+    assert train_tab.steady_wait((1, 20.0), (1, 18.0)) == (1, 18.0)  # counts down
+    assert train_tab.steady_wait((1, 18.0), (1, 20.0)) == (1, 18.0)  # a blip: held
+    assert train_tab.steady_wait((1, 18.0), (1, 30.0)) == (1, 30.0)  # a real slowdown
+    assert train_tab.steady_wait((2, 18.0), (1, 19.0)) == (1, 19.0)  # a run ahead left

@@ -6,14 +6,17 @@ only gets CPU time the drawing students do not want.
 
     for record in run_training(record, model, train_set, test_set):
         ...  # a few times a second: draw record.curves(); record.status says how it ended
+
+`follow_training` is the same for an async event handler (no thread held while watching).
 """
 
+import asyncio
 import contextlib
 import math
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from torch import nn
 
@@ -28,7 +31,7 @@ from mnist_demo.classroom.runs import (
 )
 from mnist_demo.constants import EVAL_SIZE
 from mnist_demo.data import MNISTTensors, first_images
-from mnist_demo.evaluate import Evaluation, evaluate, evaluate_fully
+from mnist_demo.evaluate import Evaluation, evaluate_fully, loss_and_accuracy
 from mnist_demo.train import TrainingDiverged, train
 
 EVAL_POINTS = 20  # about this many accuracy measurements per run (plus one at step 0)
@@ -52,23 +55,13 @@ def run_training(
     MAX_SECONDS), STOPPED or DIVERGED (no model kept), with `result` measured on the whole
     test set (STOPPED leaves that to `ensure_result`).
 
-    Closing this generator (Gradio does it when the student presses Stop) asks the thread to
-    stop after its current step and returns at once: Gradio closes generators on its event
-    loop, where nothing may wait.
+    Closing this generator early asks the thread to stop after its current step and returns
+    at once.
     """
-    record.max_seconds = MAX_SECONDS if max_seconds is None else max_seconds
-    update_seconds = UPDATE_SECONDS if update_seconds is None else update_seconds
-    stop = threading.Event()
-    worker = threading.Thread(
-        target=_train_run,
-        args=(record, model, train_set, test_set, stop),
-        name=f"train-run-{record.run_id}",
-        daemon=True,
-    )
-    worker.start()
+    worker, stop = _start(record, model, train_set, test_set, max_seconds)
     try:
         while True:
-            worker.join(timeout=max(update_seconds, 0.001))
+            worker.join(timeout=max(update_seconds or UPDATE_SECONDS, 0.001))
             if not worker.is_alive():
                 break
             yield record
@@ -77,7 +70,51 @@ def run_training(
     yield record
 
 
-def _train_run(record, model, train_set, test_set, stop: threading.Event) -> None:
+async def follow_training(
+    record: RunRecord,
+    model: nn.Module,
+    train_set: MNISTTensors,
+    test_set: MNISTTensors,
+    *,
+    max_seconds: float | None = None,
+    update_seconds: float | None = None,
+    stop_when: Callable[[], bool] = lambda: False,
+) -> AsyncIterator[RunRecord]:
+    """`run_training` for an async event handler: it waits with `asyncio.sleep`, so a
+    student watching a run holds no server thread. It yields once as soon as the thread
+    has started; cancelling it from then on (Stop, or the page closing) asks the run's
+    thread to stop after its current step. So does `stop_when()` turning true (the thread
+    asks it after every step): the queue dropped the run because its page had gone, and a
+    page that has gone is no longer asked for its next update."""
+    worker, stop = _start(record, model, train_set, test_set, max_seconds, stop_when)
+    try:
+        yield record  # started: from here on, closing this stops the thread
+        while worker.is_alive():
+            await asyncio.sleep(max(update_seconds or UPDATE_SECONDS, 0.001))
+            if worker.is_alive():
+                yield record
+    finally:
+        stop.set()
+    yield record
+
+
+def _start(
+    record, model, train_set, test_set, max_seconds, stop_when=lambda: False
+) -> tuple[threading.Thread, threading.Event]:
+    """The run's thread, started, and the event that asks it to stop."""
+    record.max_seconds = MAX_SECONDS if max_seconds is None else max_seconds
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=_train_run,
+        args=(record, model, train_set, test_set, stop, stop_when),
+        name=f"train-run-{record.run_id}",
+        daemon=True,
+    )
+    worker.start()
+    return worker, stop
+
+
+def _train_run(record, model, train_set, test_set, stop, stop_when) -> None:
     """The body of a run's thread. The record's status is set last, once the model and
     results it speaks of are in place."""
     lower_priority()
@@ -85,10 +122,12 @@ def _train_run(record, model, train_set, test_set, stop: threading.Event) -> Non
     config = record.config  # capped: a fixed number of steps, reported one by one
     eval_every = max(1, math.ceil(config.max_steps / EVAL_POINTS))
     try:
-        record.add_accuracy(0, evaluate(model, held_out))  # ~10% for random weights
+        record.add_evaluation(0, *loss_and_accuracy(model, held_out))  # ~2.3, ~10% at random
         start = time.perf_counter()
 
         def should_stop() -> bool:
+            if stop_when():
+                stop.set()
             return stop.is_set() or time.perf_counter() - start >= record.max_seconds
 
         for progress in train(model, train_set, config, held_out, eval_every, should_stop):
@@ -96,7 +135,7 @@ def _train_run(record, model, train_set, test_set, stop: threading.Event) -> Non
             record.samples_per_second = progress.samples_per_second
             record.elapsed = time.perf_counter() - start
             if progress.test_accuracy is not None:
-                record.add_accuracy(progress.step, progress.test_accuracy)
+                record.add_evaluation(progress.step, progress.test_loss, progress.test_accuracy)
         _finish(record, model, test_set, stopped=stop.is_set())
     except TrainingDiverged as error:
         record.message = (
@@ -141,11 +180,9 @@ def _finish(record: RunRecord, model: nn.Module, test_set: MNISTTensors, stopped
 def ensure_result(record: RunRecord, test_set: MNISTTensors) -> Evaluation | None:
     """The record's result, measured now if the run was stopped before it got one."""
     if record.result is None and record.model is not None:
-        _, eval_steps, _ = record.curves()
-        if eval_steps[-1] != record.step:  # the accuracy curve's last point
-            record.add_accuracy(
-                record.step, evaluate(record.model, first_images(test_set, EVAL_SIZE))
-            )
+        if record.curves().eval_steps[-1] != record.step:  # the held-out curves' last point
+            held_out = first_images(test_set, EVAL_SIZE)
+            record.add_evaluation(record.step, *loss_and_accuracy(record.model, held_out))
         record.result = evaluate_fully(record.model, test_set)
     return record.result
 

@@ -13,6 +13,7 @@ import shutil
 import threading
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from torch import nn
 
@@ -60,6 +61,7 @@ def config_from_form(
     hidden_size=HIDDEN_SIZE,
     seed=0,
     init=INIT_RANDOM,
+    softmax_bug=False,
 ) -> TrainConfig:
     """The Train tab's settings (or an API caller's) as a `TrainConfig`, before the caps."""
     if unit not in UNITS:
@@ -73,6 +75,7 @@ def config_from_form(
         hidden_size=hidden_size,
         seed=seed,
         init=init,
+        softmax_bug=softmax_bug is True or str(softmax_bug).lower() == "true",
         **how_long,
     )
 
@@ -168,13 +171,28 @@ def initial_model(config: TrainConfig) -> nn.Module:
     return make_model(config.hidden_size, seed=config.seed)
 
 
+def expected_seconds(config: TrainConfig, samples_per_second: float) -> float:
+    """About how long a capped run will take at this speed, its last evaluation included."""
+    return min(MAX_SECONDS, config.max_steps * config.batch_size / samples_per_second) + 1.0
+
+
 def describe(config: TrainConfig) -> str:
     """The settings that tell runs apart, in words: "Adam, lr 0.001, batch 64, ..."."""
     start = ", from the shipped model" if config.init == INIT_SHIPPED else ""
+    bug = ", with the softmax bug" if config.softmax_bug else ""
     return (
         f"{OPTIMIZER_NAMES[config.optimizer]}, lr {config.lr:g}, batch {config.batch_size}, "
-        f"{config.hidden_size} hidden, seed {config.seed}{start}"
+        f"{config.hidden_size} hidden, seed {config.seed}{start}{bug}"
     )
+
+
+class Curves(NamedTuple):
+    """A run's curves: every step's training loss, and the held-out measurements."""
+
+    losses: list[float]  # training loss of every step
+    eval_steps: list[int]  # the steps where the held-out images were measured
+    eval_accuracies: list[float]
+    eval_losses: list[float]
 
 
 @dataclass(eq=False)
@@ -192,6 +210,7 @@ class RunRecord:
     losses: list[float] = field(default_factory=list)  # every step's training loss
     eval_steps: list[int] = field(default_factory=list)
     eval_accuracies: list[float] = field(default_factory=list)  # on the EVAL_SIZE test images
+    eval_losses: list[float] = field(default_factory=list)  # cross-entropy on the same images
     samples_per_second: float = 0.0
     elapsed: float = 0.0  # seconds of training so far
     max_seconds: float = MAX_SECONDS  # the clock cap this run had
@@ -203,15 +222,21 @@ class RunRecord:
         with self.lock:
             self.losses.extend(losses)
 
-    def add_accuracy(self, step: int, accuracy: float) -> None:
+    def add_evaluation(self, step: int, loss: float, accuracy: float) -> None:
         with self.lock:
             self.eval_steps.append(step)
+            self.eval_losses.append(loss)
             self.eval_accuracies.append(accuracy)
 
-    def curves(self) -> tuple[list[float], list[int], list[float]]:
-        """Copies of (losses, eval_steps, eval_accuracies), taken together."""
+    def curves(self) -> "Curves":
+        """Copies of the run's curves, taken together."""
         with self.lock:
-            return list(self.losses), list(self.eval_steps), list(self.eval_accuracies)
+            return Curves(
+                list(self.losses),
+                list(self.eval_steps),
+                list(self.eval_accuracies),
+                list(self.eval_losses),
+            )
 
     @property
     def total_steps(self) -> int:
@@ -241,6 +266,8 @@ class RunRecord:
             parts.append(f"seed {config.seed}")
         if config.init == INIT_SHIPPED:
             parts.append("from shipped")
+        if config.softmax_bug:
+            parts.append("softmax bug")
         return ", ".join(parts)
 
     @property
@@ -272,7 +299,8 @@ class StudentSession:
     runs: list[RunRecord] = field(default_factory=list)  # the last MAX_RUNS_KEPT runs
     next_run_id: int = 1
     export_dir: str | None = None  # their download folder, removed with the session
-    plots_sent: dict = field(default_factory=dict)  # what their browser's plots last got
+    plots_sent: dict = field(default_factory=dict)  # what their browser's charts last got
+    queued: bool = False  # a press of Train waits in the class's queue
 
     def start_run(self, config: TrainConfig, notes: list[str] | None = None) -> RunRecord:
         """A new record (the oldest runs beyond MAX_RUNS_KEPT go)."""
@@ -317,8 +345,9 @@ def export_run(record: RunRecord, folder: Path) -> tuple[Path, Path]:
             f"Run #{record.run_id} has no weights to download ({record.status})."
         )
     path = Path(folder) / f"mnist_mlp_run{record.run_id}.pt"
+    epochs = record.step * record.config.batch_size / record.config.train_size  # really trained
     details = {
-        "training": asdict(replace(record.config, max_steps=record.step)),
+        "training": asdict(replace(record.config, max_steps=record.step, epochs=epochs)),
         "run": {
             "label": record.label,
             "status": record.status,

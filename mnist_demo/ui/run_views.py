@@ -1,5 +1,6 @@
-"""What the Train tab shows of a student's runs: the status line, the live plots, the run
-choices and the result panel, as `RunView`s (one field per output). Plain functions of a `StudentSession` and its `RunRecord`s.
+"""What the Train tab shows of a student's runs: the status line, the live charts, the runs
+table, the run choices and the result panel, as `RunView`s (one field per output). Plain
+functions of a `StudentSession` and its `RunRecord`s.
 """
 
 from typing import NamedTuple
@@ -9,15 +10,16 @@ import gradio as gr
 from mnist_demo.classroom.runs import (
     DIVERGED,
     FAILED,
+    OPTIMIZER_NAMES,
     RUNNING,
     RunRecord,
     StudentSession,
     describe,
     reproduce_command,
 )
-from mnist_demo.plots import accuracy_frame, confusion_styler, enlarge, loss_frame
+from mnist_demo.plots import confusion_html, enlarge
+from mnist_demo.run_charts import RunCurves, accuracy_chart, legend_html, loss_chart
 from mnist_demo.ui.lesson_panels import templates_html
-from mnist_demo.ui.line_plot_fix import line_plot_update
 
 GALLERY_SCALE = 3  # 28x28 digits shown 84x84
 # A run whose test accuracy stays below this learnt next to nothing (guessing gives 10%):
@@ -26,6 +28,8 @@ LEARNT_NOTHING_BELOW = 0.2
 NO_RESULT = "Train a run to see its results here."
 SHIPPED_IN_DRAW = "**Draw tab model:** the shipped model (the same for everyone)."
 SKIP = gr.skip()
+TRAIN_READY = gr.update(value="Train", interactive=True)
+TRAIN_TAKEN = gr.update(value="Train: your press is taken", interactive=False)
 
 
 class RunView(NamedTuple):
@@ -34,6 +38,8 @@ class RunView(NamedTuple):
     status: object = SKIP
     loss_plot: object = SKIP
     accuracy_plot: object = SKIP
+    runs_table: object = SKIP
+    train_btn: object = SKIP
     run_choice: object = SKIP
     result: object = SKIP
     confusion: object = SKIP
@@ -46,24 +52,73 @@ class ResultView(NamedTuple):
     """The result panel of one run."""
 
     result: str = NO_RESULT
-    confusion: object = None
+    confusion: str = ""  # an HTML table, empty before a run
     gallery: list = []
     templates: str = ""  # what each hidden unit of the run's model looks for (HTML)
 
 
+def run_curves(record: RunRecord) -> RunCurves:
+    curves = record.curves()
+    return RunCurves(record.legend, record.color, *curves)
+
+
 def plot_updates(session: StudentSession, force: bool = False) -> dict:
-    """{loss_plot, accuracy_plot} of every run in the session (gr.skip() if unchanged)."""
-    curves = {record.legend: record.curves() for record in session.runs}
-    colors = {record.legend: record.color for record in session.runs}
-    losses = {run: losses for run, (losses, _, _) in curves.items()}
-    accuracies = {run: (steps, accuracies) for run, (_, steps, accuracies) in curves.items()}
-    sent = session.plots_sent
-    return {
-        "loss_plot": line_plot_update(sent, "loss", loss_frame(losses), colors, force),
-        "accuracy_plot": line_plot_update(
-            sent, "accuracy", accuracy_frame(accuracies), colors, force
-        ),
+    """{loss_plot, accuracy_plot}: the charts of every run in the session, each as SKIP
+    when the browser already shows it (unless `force`)."""
+    runs = [run_curves(record) for record in session.runs]
+    legend = legend_html(runs) if runs else ""
+    charts = {
+        "loss_plot": f"{loss_chart(runs)}{legend}",
+        "accuracy_plot": f"{accuracy_chart(runs)}{legend_html(runs, with_test=False) if runs else ''}",
     }
+    updates = {}
+    for name, chart in charts.items():
+        unchanged = session.plots_sent.get(name) == chart
+        session.plots_sent[name] = chart
+        updates[name] = SKIP if unchanged and not force else chart
+    return updates
+
+
+def runs_table(session: StudentSession) -> str:
+    """The session's runs side by side: optimizer, rate, steps, time, losses, accuracy."""
+    if not session.runs:
+        return ""
+    header = (
+        "<tr><th>run</th><th>optimizer</th><th>lr</th><th>steps</th><th>time</th>"
+        "<th>training loss</th><th>test loss</th><th>test accuracy</th></tr>"
+    )
+    rows = [_table_row(record) for record in session.runs]
+    return (
+        '<table class="runs-table" aria-label="Your runs side by side">'
+        f"<thead>{header}</thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _table_row(record: RunRecord) -> str:
+    curves = record.curves()
+    config = record.config
+    optimizer = OPTIMIZER_NAMES[config.optimizer] + (" (softmax bug)" if config.softmax_bug else "")
+    train_loss = (
+        f"{sum(curves.losses[-20:]) / len(curves.losses[-20:]):.3f}" if curves.losses else "-"
+    )
+    test_loss = f"{curves.eval_losses[-1]:.3f}" if curves.eval_losses else "-"
+    if record.result is not None:
+        accuracy = f"{record.result.test_accuracy:.1%}"
+    elif record.status == RUNNING and curves.eval_accuracies:
+        accuracy = f"{curves.eval_accuracies[-1]:.1%} so far"
+    else:
+        accuracy = record.status
+    cells = (
+        f'<span style="color:{record.color}">■</span> #{record.run_id}',
+        optimizer,
+        f"{config.lr:g}",
+        f"{record.step:,}",
+        f"{record.elapsed:.1f} s",
+        train_loss,
+        test_loss,
+        accuracy,
+    )
+    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
 
 
 def run_choices(session: StudentSession, selected: int | None = None) -> gr.Dropdown:
@@ -83,7 +138,9 @@ def progress_text(record: RunRecord) -> str:
     return (
         f"**Run #{record.run_id}** ({describe(record.config)}): step {record.step:,} of "
         f"{record.total_steps:,} · epoch {epoch:.2f} · loss {loss} · "
-        f"{record.samples_per_second:,.0f} samples/s · {time_left(record)}"
+        f"{record.samples_per_second:,.0f} samples/s · {time_left(record)}\n\n"
+        f'<progress value="{record.step}" max="{record.total_steps}" '
+        f'aria-label="training progress" style="width: 100%"></progress>'
     )
 
 
@@ -148,7 +205,7 @@ def result_view(record: RunRecord | None) -> ResultView:
         (enlarge(mistake.image, GALLERY_SCALE), mistake.caption) for mistake in result.mistakes
     ]
     templates = templates_html(record.model) if record.model is not None else ""
-    return ResultView(text, confusion_styler(result.confusion), gallery, templates)
+    return ResultView(text, confusion_html(result.confusion), gallery, templates)
 
 
 def draw_model_text(session: StudentSession) -> str:
@@ -166,18 +223,15 @@ def draw_model_text(session: StudentSession) -> str:
 
 
 def final_views(session: StudentSession, status: str, choices, result: ResultView | None):
-    """The last two updates of a run event: the plots first, then everything (plots again,
-    see ui/line_plot_fix.py). The last one is also what an API caller gets as the result.
-
-    The run choices come with the first, together with the status that says the run has
-    ended: a student who clicked "Use this model" between the two got "Pick a run that has
-    finished" (seen in the browser test). `result=None` leaves the result panel as it is.
-    """
-    yield RunView(status=status, **plot_updates(session), run_choice=choices)
+    """The last update of a run event: the charts, the runs table, the run choices, the
+    result panel (`result=None` leaves it as it is) and the Train button back as it was.
+    It is also what an API caller gets as the result."""
     panel = result._asdict() if result is not None else {}
     yield RunView(
         status=status,
         **plot_updates(session, force=True),
+        runs_table=runs_table(session),
+        train_btn=TRAIN_READY,
         run_choice=choices,
         **panel,
         session=session,

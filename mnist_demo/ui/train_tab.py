@@ -1,58 +1,56 @@
 """The Train tab: train the lesson's network from the browser and watch it learn.
 
-A student picks an optimizer (Adam, as in the lesson, or SGD to compare), a learning rate,
-a batch size and how long to train; the loss and the accuracy on held-out test images are
-drawn live, several runs overlaid. After a run: the test accuracy, a confusion matrix, the
-misclassified digits, "use this model in the Draw tab" and a download of the weights.
+A student picks an optimizer (Adam, as in the lesson, or SGD), a learning rate and how long
+to train, or one of two comparisons of the optimizers; the training and test loss and the
+test accuracy are drawn live, several runs overlaid, and a table puts the runs side by side.
+After a run: the test accuracy, a confusion matrix, the misclassified digits, "use this
+model in the Draw tab" and a download of the weights.
 
-A class shares one machine: each run trains its own model in the student's session; one
-run trains at a time (the others see their place in the queue), in a low-priority thread
-(classroom/background.py), capped whatever is asked (classroom/runs.py). Stop cancels the
-event; the run's thread then stops after its current step.
+A class shares one machine: each run trains its own model in the student's session; runs
+wait in the class's own queue (classroom/run_queue.py: one press per student, never in
+Gradio's queue, so drawing never waits behind training) with the runs ahead and the time
+left shown; one trains at a time, in a low-priority thread (classroom/background.py),
+capped whatever is asked (classroom/runs.py). Stop cancels the event; the run's thread
+then stops after its current step.
 
 The handlers come first (the tests call them); `build_train_tab()` wires them; the
 training event is public as `api_name="train"`.
 """
 
-import inspect
+import asyncio
 import math
 import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import NamedTuple
 
 import gradio as gr
 
 from mnist_demo.checkpoint import CheckpointError
-from mnist_demo.classroom.background import ensure_result, run_training
+from mnist_demo.classroom.background import ensure_result, follow_training
+from mnist_demo.classroom.comparisons import runs_to_train
+from mnist_demo.classroom.run_queue import QueueRefused, RunQueue, Ticket, waiting_text
 from mnist_demo.classroom.runs import (
-    BATCH_RANGE,
     DIVERGED,
-    HIDDEN_RANGE,
-    INIT_RANDOM,
-    INIT_SHIPPED,
-    LR_RANGE,
-    MAX_EPOCHS,
     MAX_SECONDS,
-    MAX_STEPS,
     RUNNING,
-    STOPPED,
-    TRAIN_SIZE_RANGE,
+    RunRecord,
     RunSettingsError,
     StudentSession,
     apply_caps,
     config_from_form,
+    expected_seconds,
     export_run,
     initial_model,
 )
-from mnist_demo.constants import EVAL_SIZE, TRAIN_IMAGES
 from mnist_demo.data import MNISTNotFoundError, shared_data
-from mnist_demo.plots import accuracy_frame, loss_frame
+from mnist_demo.run_charts import accuracy_chart, loss_chart
 from mnist_demo.train import TrainConfig
 from mnist_demo.ui.run_views import (
     NO_RESULT,
     SHIPPED_IN_DRAW,
+    TRAIN_READY,
+    TRAIN_TAKEN,
     ResultView,
     RunView,
     draw_model_text,
@@ -60,41 +58,34 @@ from mnist_demo.ui.run_views import (
     plot_updates,
     result_view,
     run_choices,
+    runs_table,
     show_end,
     status_text,
-    time_left,
 )
+from mnist_demo.ui.train_settings import Settings, main_settings, more_settings
 
-TRAIN_CONCURRENCY = 1  # runs training at once: more made drawing and training slower
+TRAIN_CSS = (Path(__file__).with_name("static") / "train.css").read_text(encoding="utf-8")
+RUN_QUEUE = RunQueue()  # the class's training queue: one per app
+WAIT_UPDATE_SECONDS = 1.0  # a waiting student's countdown moves this often
+STEADY_SECONDS = 5.0  # a countdown does not go up by less than this
+# A page that left this many updates unread has stopped listening (or never listened: a
+# script): ~20 s of a waiting run's countdown, ~3 s of a training run's updates.
+UNREAD_LIMIT = 20
 STOP_WAIT_SECONDS = 2.0  # how long the Stop handler waits for the cancelled run to settle
-
-OPTIMIZER_CHOICES = [("Adam", "adam"), ("SGD", "sgd"), ("SGD with momentum 0.9", "momentum")]
-INIT_CHOICES = [
-    ("random weights (from the seed)", INIT_RANDOM),
-    ("the shipped model", INIT_SHIPPED),
-]
-UNIT_CHOICES = ["epochs", "steps"]
-BATCH_CHOICES = [16, 32, 64, 128, 256, 512]
-DEFAULT = TrainConfig()
-
-# The learning-rate slider moves 10^x, in the browser: 0.001, 0.0013, 0.0016, 0.002, ...
-LR_EXPONENTS = (round(math.log10(LR_RANGE[0])), round(math.log10(LR_RANGE[1])))
-EXPONENT_TO_LR_JS = "(x) => Number(Math.pow(10, x).toPrecision(2))"
-LR_TO_EXPONENT_JS = (
-    f"(lr) => Math.min({LR_EXPONENTS[1]}, Math.max({LR_EXPONENTS[0]}, "
-    "Math.round(Math.log10(lr) * 10) / 10))"
-)
+CLASS_SPEED = {"samples_per_second": 20_000.0}  # the last run's speed, for the estimates
 
 INTRO = f"""
-Train the lesson's network (784 → hidden → ReLU → 10) on MNIST and watch it learn. Each
-step is the lesson's five lines: `optimizer.zero_grad()`, `logits = model(images)`,
+Train the lesson's network (784 → hidden → ReLU → 10) on MNIST and watch it learn. Each step
+is the lesson's five lines: `optimizer.zero_grad()`, `logits = model(images)`,
 `loss = loss_fn(logits, targets)`, `loss.backward()`, `optimizer.step()`.
+- **Fair comparison**: Adam at 0.001, SGD at 0.1, SGD with momentum at 0.01, each at a rate
+  that suits it: all three reach about 96% in one epoch.
+- **Same rate for all three** (0.001): Adam still reaches 96%, plain SGD about 81%. Adam
+  scales each weight's step by its gradient's recent size and SGD does not, so they need
+  different rates: a fair comparison gives each its own.
 
-**Try:** train with Adam, then with SGD, same seed: both start from the same weights and
-see the same batches, so the curves show the optimizers alone. Then try a learning rate of 1.
-
-The class shares one small computer: one run trains at a time (the others wait their
-turn, with their place in the queue shown), and a run stops after {MAX_SECONDS:g} s at most.
+Runs wait their turn (one press per student; the wait is shown under the button) and stop
+after {MAX_SECONDS:g} s. Your runs live in this page: reloading it starts afresh.
 """
 
 NO_DATA_HELP = (
@@ -107,65 +98,144 @@ NO_DATA_HELP = (
 )
 
 
-def train_model(
-    optimizer: str,
-    lr: float,
-    batch_size: int,
-    unit: str,
-    amount: float,
-    train_size: int,
-    hidden_size: int,
-    seed: int,
-    init: str,
-    session: StudentSession,
-    progress=gr.Progress(),  # noqa: B008 (Gradio's way of asking for a progress bar)
-):
-    """The training event: yields a `RunView` a few times a second until the run ends."""
+def configs_from_form(*form) -> tuple[list[TrainConfig], list[str]]:
+    """The runs one press trains, capped, and the notes on what the caps changed.
+    `form` is the settings in the order of `train_model`'s parameters."""
+    *settings, comparison, softmax_bug = form
     try:
-        config, notes = apply_caps(
-            config_from_form(
-                optimizer, lr, batch_size, unit, amount, train_size, hidden_size, seed, init
-            )
-        )
-    except RunSettingsError as error:
+        config, notes = apply_caps(config_from_form(*settings, softmax_bug=softmax_bug))
+        return runs_to_train(config, comparison), notes
+    except (RunSettingsError, ValueError) as error:
         raise gr.Error(str(error)) from error
-    yield RunView(status="Preparing the run...")  # the very first run also loads MNIST
-    try:
-        train_set, test_set = shared_data()
-        model = initial_model(config)
+
+
+async def train_model(
+    optimizer, lr, batch_size, unit, amount, train_size, hidden_size, seed, init,
+    comparison, softmax_bug,
+    session: StudentSession,
+    request: gr.Request = None,
+):  # fmt: skip
+    """The training event: waits for its turn in the class's queue, then yields a `RunView`
+    a few times a second while its run (or each run of a comparison) trains."""
+    form = (optimizer, lr, batch_size, unit, amount, train_size, hidden_size, seed, init)
+    configs, notes = configs_from_form(*form, comparison, softmax_bug)
+    yield RunView(status="Preparing the run...", train_btn=TRAIN_TAKEN)
+    try:  # the very first run loads MNIST: in a thread, the event loop serves the strokes
+        train_set, test_set = await asyncio.to_thread(shared_data)
+        models = await asyncio.to_thread(lambda: [initial_model(c) for c in configs])
     except (MNISTNotFoundError, CheckpointError) as error:
         gr.Warning("Training is not available: the Train tab says why.")
-        if isinstance(error, MNISTNotFoundError):
-            yield RunView(status=NO_DATA_HELP.format(error=error))
-        else:
-            yield RunView(status=f"### The shipped model cannot be loaded\n{error}")
+        yield RunView(status=unavailable_text(error), train_btn=TRAIN_READY)
         return
-
-    record = session.start_run(config, notes)
-    progress((0, record.total_steps), desc=f"Run #{record.run_id} starting", unit="steps")
-    # Stop closes this generator at a `yield`; closing `events` then tells the run's thread
-    # to stop after its current step (the run becomes STOPPED, see `after_stop`).
-    events = run_training(record, model, train_set, test_set)
+    plan = RunPlan(list(configs))
     try:
-        yield RunView(status=status_text(record), **plot_updates(session))
-        for record in events:
-            if record.status != RUNNING:
-                break
-            progress(
-                (record.step, record.total_steps),
-                desc=f"Run #{record.run_id}: {record.samples_per_second:,.0f} samples/s, "
-                f"{time_left(record)}",
-                unit="steps",
-            )
-            yield RunView(status=status_text(record), **plot_updates(session))
+        ticket = RUN_QUEUE.join(session, plan.seconds_left)
+    except QueueRefused as error:
+        gr.Warning(str(error))
+        yield RunView(status=str(error), train_btn=TRAIN_READY)
+        return
+    session.queued = True
+    try:
+        async for view in wait_for_turn(ticket, request):
+            yield view
+        for config, model in zip(configs, models, strict=True):
+            session.queued = False
+            record = plan.start(session.start_run(config, notes))
+            data = (train_set, test_set)
+            async for view in follow_run(record, model, data, ticket, request):
+                yield view
+            if record.model is None:
+                break  # diverged or failed: a comparison stops here
     finally:
-        if inspect.getgeneratorstate(events) == inspect.GEN_CREATED:  # its thread never ran
-            record.status, record.message = STOPPED, "Stopped by you before it started."
-        events.close()
-
-    if record.status == DIVERGED:
+        RUN_QUEUE.leave(ticket)
+    if ticket.dropped or plan.current is None:
+        return  # the page had gone: nobody to show it to
+    if plan.current.status == DIVERGED:
         gr.Warning("The loss blew up: the learning rate is too large. Your model stays.")
-    yield from show_end(session, record)
+    for view in await asyncio.to_thread(lambda: list(show_end(session, plan.current))):
+        yield view
+
+
+class RunPlan:
+    """The runs of one press, and how long they still need (for the queue's estimates)."""
+
+    def __init__(self, configs: list[TrainConfig]):
+        self.waiting, self.current = configs, None
+
+    def start(self, record: RunRecord) -> RunRecord:
+        self.waiting.pop(0)
+        self.current = record
+        return record
+
+    def seconds_left(self) -> float:
+        speed = CLASS_SPEED["samples_per_second"]
+        now = self.current.seconds_left() if self.current is not None else 0.0
+        return now + sum(expected_seconds(config, speed) for config in self.waiting)
+
+
+async def wait_for_turn(ticket: Ticket, request: gr.Request | None):
+    """Yield the countdown until the ticket's turn; a page that stopped reading is dropped."""
+    shown = (0, math.inf)  # the runs ahead and the wait last shown
+    while not RUN_QUEUE.has_turn(ticket):
+        if unread_updates(request) > UNREAD_LIMIT:
+            RUN_QUEUE.leave(ticket)
+            ticket.dropped = True
+        if ticket.dropped:
+            return
+        shown = steady_wait(shown, RUN_QUEUE.ahead(ticket))
+        yield RunView(status=waiting_text(*shown))
+        await asyncio.sleep(WAIT_UPDATE_SECONDS)
+
+
+def steady_wait(shown: tuple[int, float], now: tuple[int, float]) -> tuple[int, float]:
+    """The wait to show: the new estimate, except that it does not tick up by a few seconds
+    when the run ahead slows for a moment (its thread only gets spare CPU time)."""
+    (ahead_before, before), (ahead, seconds) = shown, now
+    if ahead == ahead_before and before < seconds < before + STEADY_SECONDS:
+        return shown
+    return now
+
+
+async def follow_run(record: RunRecord, model, data, ticket: Ticket, request):
+    """Yield the run's status and charts a few times a second while it trains; a page that
+    stopped reading them has its run stopped."""
+    async for _ in follow_training(record, model, *data, stop_when=lambda: ticket.dropped):
+        RUN_QUEUE.has_turn(ticket)  # the page is still there
+        if unread_updates(request) > UNREAD_LIMIT:
+            ticket.dropped = True  # the run's thread stops after its current step
+        if record.status != RUNNING:
+            break
+        yield RunView(
+            status=status_text(record),
+            **plot_updates(session_of(ticket)),
+            runs_table=runs_table(session_of(ticket)),
+        )
+    if record.samples_per_second > 0:
+        CLASS_SPEED["samples_per_second"] = record.samples_per_second
+
+
+def session_of(ticket: Ticket) -> StudentSession:
+    return ticket.owner
+
+
+def unread_updates(request: gr.Request | None) -> int:
+    """How many of this event's updates its page has not read yet (0 if unknown).
+
+    A browser reads each update as it comes; a script that sends presses and never listens
+    leaves them piling up in Gradio's per-session message queue.
+    """
+    try:
+        queue = request.request.app.get_blocks()._queue
+        messages = queue.pending_messages_per_session.get(request.session_hash)
+        return messages.qsize() if messages is not None else 0
+    except AttributeError:
+        return 0
+
+
+def unavailable_text(error: Exception) -> str:
+    if isinstance(error, MNISTNotFoundError):
+        return NO_DATA_HELP.format(error=error)
+    return f"### The shipped model cannot be loaded\n{error}"
 
 
 def after_stop(session: StudentSession):
@@ -179,8 +249,10 @@ def after_stop(session: StudentSession):
     deadline = time.monotonic() + STOP_WAIT_SECONDS
     while any(r.status == RUNNING for r in session.runs) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if not session.runs or session.runs[-1].status == RUNNING:
-        yield RunView()  # nothing ran (the run was cancelled while still in the queue)
+    if session.queued or not session.runs or session.runs[-1].status == RUNNING:
+        # Nothing trained: the press was taken out of the queue before its turn.
+        session.queued = False
+        yield RunView(status="Stopped: your run was taken out of the queue.", train_btn=TRAIN_READY)
         return
     latest = session.runs[-1]
     if latest.result is None and latest.model is not None:
@@ -237,49 +309,36 @@ def clear_runs(session: StudentSession):
     yield from final_views(session, "Runs cleared.", run_choices(session), ResultView())
 
 
-class Settings(NamedTuple):
-    """The settings panel's inputs, in the order of `train_model`'s parameters."""
-
-    optimizer: gr.Radio
-    lr: gr.Number
-    batch_size: gr.Dropdown
-    unit: gr.Radio
-    amount: gr.Number
-    train_size: gr.Slider
-    hidden_size: gr.Slider
-    seed: gr.Number
-    init: gr.Radio
-
-
 def build_train_tab(session: gr.State) -> list:
     """The tab's components and events; call inside `with gr.Tab("Train"):`. Returns the
     events that change the student's Draw tab model."""
     gr.Markdown(INTRO)
     with gr.Row():
-        with gr.Column(scale=1, min_width=300):
-            settings = _settings_panel()
-            with gr.Row():
-                train_btn = gr.Button("Train", variant="primary")
-                stop_btn = gr.Button("Stop", variant="stop")
-        with gr.Column(scale=2, min_width=320):
-            status, loss_plot, accuracy_plot = _progress_panel()
+        with gr.Column(scale=2, min_width=300):
+            settings, train_btn, stop_btn, status = _controls()
+        with gr.Column(scale=3, min_width=320):
+            loss_plot = _styled_html("train-loss", loss_chart([]))  # empty axes until a run
+            accuracy_plot = _styled_html("train-accuracy", accuracy_chart([]))
+            table = _styled_html("train-runs")
             clear_btn = gr.Button("Clear runs", size="sm")
     gr.Markdown("### After a run")
     run_choice, use_btn, shipped_btn, download_btn = _run_picker()
     draw_model_md = gr.Markdown(SHIPPED_IN_DRAW, label="Draw tab model")
     result = _result_panel()
-    files = gr.File(label="Trained weights and their JSON card", file_count="multiple")
+    files = gr.File(
+        label="Trained weights and their JSON card", file_count="multiple", visible=False
+    )
 
-    run_outputs = RunView(status, loss_plot, accuracy_plot, run_choice, *result, session=session)
+    run_outputs = RunView(
+        status, loss_plot, accuracy_plot, table, train_btn, run_choice, *result, session=session
+    )
     train_event = train_btn.click(
         train_model,
         inputs=[*settings, session],
         outputs=list(run_outputs),
         api_name="train",
-        concurrency_limit=TRAIN_CONCURRENCY,
-        concurrency_id="train",
-        show_progress="full",
-        show_progress_on=[status],  # the bar and the queue position, not over the plots
+        concurrency_limit=None,  # runs wait in RUN_QUEUE, never in Gradio's queue
+        show_progress="hidden",  # the status line has its own bar, and the queue's wait
     )
     # Cancel first, then show the stopped run: the browser sends the events of one click in
     # order and waits for each, so an `after_stop` on the same click would hold the cancel.
@@ -292,7 +351,7 @@ def build_train_tab(session: gr.State) -> list:
     run_choice.input(show_run, [run_choice, session], list(result), api_visibility="private")
     download_btn.click(
         download_weights, [run_choice, session], [files, session], api_name="download_weights"
-    )
+    ).success(lambda: gr.update(visible=True), None, [files], api_visibility="private")
     return [  # the events that change this student's Draw tab model
         use_btn.click(
             use_in_draw, [run_choice, session], [draw_model_md, session], api_name="use_in_draw"
@@ -303,54 +362,24 @@ def build_train_tab(session: gr.State) -> list:
     ]
 
 
-def _settings_panel() -> Settings:
-    optimizer = gr.Radio(OPTIMIZER_CHOICES, value=DEFAULT.optimizer, label="Optimizer")
-    lr_exponent = gr.Slider(
-        *LR_EXPONENTS,
-        value=round(math.log10(DEFAULT.lr)),
-        step=0.1,
-        label="Learning rate, log scale: 10^x",
-        info="-4 is 0.0001, -3 is 0.001 (the lesson's Adam), 0 is 1",
-    )
-    lr = gr.Number(
-        value=DEFAULT.lr,
-        label=f"learning rate ({LR_RANGE[0]:g} to {LR_RANGE[1]:g})",
-        elem_id="train-lr",
-    )
-    # The slider (log scale) and the number kept in step, in the browser only.
-    lr_exponent.input(None, inputs=lr_exponent, outputs=lr, js=EXPONENT_TO_LR_JS)
-    lr.input(None, inputs=lr, outputs=lr_exponent, js=LR_TO_EXPONENT_JS)
-    batch_size = gr.Dropdown(
-        BATCH_CHOICES,
-        value=DEFAULT.batch_size,
-        label=f"Batch size (images per step, up to {BATCH_RANGE[1]:,})",
-        allow_custom_value=True,  # any size; the handler caps it
-    )
+def _controls() -> tuple[Settings, gr.Button, gr.Button, gr.Markdown]:
+    """Train, Stop and the status line first, beside the charts; the settings under them."""
     with gr.Row():
-        unit = gr.Radio(UNIT_CHOICES, value="epochs", label="Train for")
-        amount = gr.Number(
-            value=DEFAULT.epochs,
-            label=f"how many (up to {MAX_EPOCHS:g} epochs or {MAX_STEPS:,} steps)",
-        )
-    train_size = gr.Slider(
-        *TRAIN_SIZE_RANGE,
-        value=TRAIN_IMAGES,
-        step=100,
-        label=f"Training images used (the first N of MNIST's {TRAIN_IMAGES:,})",
-    )
-    hidden_size = gr.Slider(
-        *HIDDEN_RANGE,
-        value=DEFAULT.hidden_size,
-        step=8,
-        label="Hidden width (the lesson's network has 128)",
-    )
-    seed = gr.Number(
-        value=DEFAULT.seed,
-        precision=0,
-        label="Seed (same seed: same initial weights, same batches)",
-    )
-    init = gr.Radio(INIT_CHOICES, value=DEFAULT.init, label="Start from")
-    return Settings(optimizer, lr, batch_size, unit, amount, train_size, hidden_size, seed, init)
+        train_btn = gr.Button("Train", variant="primary", elem_id="train-btn")
+        stop_btn = gr.Button("Stop", variant="stop")
+    status = gr.Markdown("Press **Train** to start a run.", min_height=60, elem_id="train-status")
+    comparison, optimizer, lr, unit, amount, softmax_bug = main_settings()
+    batch_size, train_size, hidden_size, seed, init = more_settings(lr)
+    settings = Settings(
+        optimizer, lr, batch_size, unit, amount, train_size, hidden_size, seed, init,
+        comparison, softmax_bug,
+    )  # fmt: skip
+    return settings, train_btn, stop_btn, status
+
+
+def _styled_html(elem_id: str, value: str = "") -> gr.HTML:
+    """An HTML output for a chart or table of run_charts.py / run_views.py, with its CSS."""
+    return gr.HTML(value, elem_id=elem_id, css_template=TRAIN_CSS, js_on_load=None)
 
 
 def _run_picker() -> tuple[gr.Dropdown, gr.Button, gr.Button, gr.Button]:
@@ -370,43 +399,14 @@ def _run_picker() -> tuple[gr.Dropdown, gr.Button, gr.Button, gr.Button]:
     return run_choice, use_btn, shipped_btn, download_btn
 
 
-def _progress_panel() -> tuple[gr.Markdown, gr.LinePlot, gr.LinePlot]:
-    status = gr.Markdown(
-        "Press **Train** to start a run.", label="Status", min_height=60, elem_id="train-status"
-    )
-    loss_plot = gr.LinePlot(
-        loss_frame({}),
-        x="step",
-        y="loss",
-        color="run",
-        x_title="step",
-        y_title="training loss (smoothed)",
-        label="Loss per step (cross-entropy, smoothed)",
-        elem_id="train-loss",
-    )
-    accuracy_plot = gr.LinePlot(
-        accuracy_frame({}),
-        x="step",
-        y="accuracy",
-        color="run",
-        y_lim=[0, 1],
-        x_title="step",
-        y_title="accuracy",
-        label=f"Accuracy on {EVAL_SIZE:,} held-out test images",
-        elem_id="train-accuracy",
-    )
-    return status, loss_plot, accuracy_plot
-
-
 def _result_panel() -> ResultView:
     result = gr.Markdown(NO_RESULT, label="Result")
     with gr.Row():
-        confusion = gr.Dataframe(
-            label="Confusion matrix on the test set: row = true digit, column = predicted digit",
-            interactive=False,
-            column_widths=["10%"] + ["9%"] * 10,  # all ten predicted digits in view
-            elem_id="train-confusion",
-        )
+        with gr.Column(min_width=300):
+            gr.Markdown(
+                "**Confusion matrix** on the test set: row = true digit, column = predicted"
+            )
+            confusion = _styled_html("train-confusion")
         gallery = gr.Gallery(
             label="Misclassified test digits: true -> predicted (how sure), surest first",
             columns=4,
