@@ -41,6 +41,7 @@ def test_a_run_streams_and_ends_with_a_better_model():
     assert len(updates) >= 2 and updates[-1] is record
     assert record.status == FINISHED and record.step == 60 == len(record.losses)
     assert record.model is model and not model.training
+    assert all(p.grad is None for p in model.parameters())  # kept without its gradients
     assert record.losses[-1] < record.losses[0] / 3
     assert record.eval_steps[0] == 0 and record.eval_steps[-1] == 60
     assert record.eval_accuracies[0] < 0.3 < 0.9 < record.eval_accuracies[-1]

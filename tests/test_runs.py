@@ -252,6 +252,18 @@ def test_a_session_keeps_its_last_runs():
     assert session.find_run(1) is None
 
 
+def test_a_session_keeps_only_a_few_models_and_the_one_it_draws_with():
+    session = StudentSession()
+    records = []
+    for _ in range(runs.MAX_MODELS_KEPT + 2):
+        records.append(new_run(session))
+        records[-1].model = make_model(16, seed=0)
+        session.draw_model = records[0].model  # the first run's model answers the Draw tab
+    new_run(session)  # one more press: the oldest models beyond the last few go
+    kept = [record for record in session.runs if record.has_model]
+    assert kept == [records[0], *records[-runs.MAX_MODELS_KEPT + 1 :]]
+
+
 def test_clearing_keeps_the_running_run_and_the_draw_model():
     model = make_model(16, seed=0)
     session = StudentSession(draw_model=model)

@@ -151,6 +151,7 @@ def _train_run(record, model, train_set, test_set, stop, stop_when) -> None:
 
 def _finish(record: RunRecord, model: nn.Module, test_set: MNISTTensors, stopped: bool) -> None:
     """Say how the run ended and keep its model (measured, unless the student stopped it)."""
+    model.zero_grad(set_to_none=True)  # a kept model keeps no gradients: as much again
     if record.step >= record.total_steps:
         status, record.message = (
             FINISHED,

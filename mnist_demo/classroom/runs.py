@@ -35,7 +35,8 @@ BATCH_RANGE = (1, 1024)
 HIDDEN_RANGE = (8, 1024)
 TRAIN_SIZE_RANGE = (100, TRAIN_IMAGES)
 SEED_RANGE = (0, 2**32 - 1)
-MAX_RUNS_KEPT = 6  # a session keeps its last runs (curves and models), oldest dropped
+MAX_RUNS_KEPT = 6  # a session keeps its last runs' curves, oldest dropped...
+MAX_MODELS_KEPT = 3  # ...and the models of its last three (and the one its Draw tab uses)
 
 OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD", "momentum": "SGD+momentum"}
 UNITS = ("epochs", "steps")
@@ -303,11 +304,15 @@ class StudentSession:
     queued: bool = False  # a press of Train waits in the class's queue
 
     def start_run(self, config: TrainConfig, notes: list[str] | None = None) -> RunRecord:
-        """A new record (the oldest runs beyond MAX_RUNS_KEPT go)."""
+        """A new record (the oldest runs beyond MAX_RUNS_KEPT go; the weights of runs
+        beyond MAX_MODELS_KEPT go too, unless the Draw tab uses them)."""
         record = RunRecord(run_id=self.next_run_id, config=config, notes=list(notes or []))
         self.next_run_id += 1
         self.runs.append(record)
         del self.runs[:-MAX_RUNS_KEPT]
+        for older in self.runs[:-MAX_MODELS_KEPT]:
+            if older.model is not self.draw_model:
+                older.model = None  # its curves and results stay; its weights go
         return record
 
     def find_run(self, run_id) -> RunRecord | None:
