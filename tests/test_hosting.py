@@ -6,6 +6,7 @@ uploads are refused, and malformed API calls get an error while the server keeps
 """
 
 import base64
+import inspect
 import io
 import os
 import time
@@ -16,6 +17,7 @@ import pytest
 from gradio_client import Client
 from PIL import Image
 
+from mnist_demo.classroom.run_queue import RUN_QUEUE
 from mnist_demo.constants import PROJECT_ROOT, SHIPPED_CHECKPOINT
 
 from conftest import serving
@@ -130,9 +132,14 @@ def test_the_launched_app_uses_them(hosted):
 
 
 def test_every_event_has_a_concurrency_limit(hosted):
-    """None would mean unlimited threads on a 2-core machine."""
+    """None would mean unlimited threads on a 2-core machine. The one exception, Train, is
+    a coroutine (it holds no thread while it waits) bounded by the class's run queue, whose
+    door (classroom/admission.py) refuses presses past its bound before Gradio's queue."""
     demo, _ = hosted
     for fn in demo.fns.values():
+        if fn.api_name == "train":
+            assert inspect.isasyncgenfunction(fn.fn) and RUN_QUEUE.max_waiting <= 30
+            continue
         assert fn.concurrency_limit is not None, f"{fn.name} runs without a limit"
     assert demo._queue.default_concurrency_limit is not None
 
@@ -351,3 +358,25 @@ def test_uploaded_files_are_never_opened_by_predict(http, url):
     assert (status, event) == (200, "error")
     assert "The network says" not in data
     assert_still_serving(url)
+
+
+def test_presses_of_train_past_the_bound_never_reach_gradios_queue(hosted, http, monkeypatch):
+    """Issue 15: a script pressing Train with made-up sessions filled Gradio's queue and
+    refused everyone's strokes. Past the class's bound, a press is refused at the door."""
+    demo, _ = hosted
+    monkeypatch.setattr(RUN_QUEUE, "max_waiting", 1)
+    someone = RUN_QUEUE.join(object(), lambda: 30.0)  # the queue is full
+    try:
+        train_fn = next(i for i, fn in demo.fns.items() if fn.api_name == "train")
+        by_api = http.post("/gradio_api/call/train", json={"data": [], "session_hash": "x1"})
+        by_page = http.post(
+            "/gradio_api/queue/join",
+            json={"data": [], "fn_index": train_fn, "session_hash": "x2", "trigger_id": None},
+        )
+        assert by_api.status_code == by_page.status_code == 429
+        assert "training queue is full" in by_api.json()["detail"]
+        assert len(demo._queue) == 0  # neither press is waiting in Gradio's queue
+        stroke = Client(hosted[1], verbose=False).predict(SEVEN, api_name="/predict")
+        assert "The network says" in stroke[0]  # drawing works as before
+    finally:
+        RUN_QUEUE.leave(someone)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 MAX_WAITING = 30  # presses waiting or training in the whole class
 TRAINING_AT_ONCE = 1  # more made both drawing and training slower on 2 cores
 GONE_AFTER = 10.0  # seconds without a look at a ticket: its page has gone
+ARRIVING_FOR = 10.0  # seconds a press let in at the door (admission.py) may take to join
 
 
 class QueueRefused(ValueError):
@@ -50,22 +51,39 @@ class RunQueue:
     gone_after: float = GONE_AFTER
     clock: Callable[[], float] = time.monotonic
     tickets: list[Ticket] = field(default_factory=list)
+    arriving: list[float] = field(default_factory=list)  # when presses were let in
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def admit(self) -> bool:
+        """Whether one more press may come in (at the door, before Gradio's queue)."""
+        with self.lock:
+            self._drop_gone()
+            now = self.clock()
+            self.arriving[:] = [t for t in self.arriving if now - t < ARRIVING_FOR]
+            if len(self.tickets) + len(self.arriving) >= self.max_waiting:
+                return False
+            self.arriving.append(now)
+            return True
+
+    def full_message(self) -> str:
+        return (
+            f"The class's training queue is full ({self.max_waiting} runs waiting): "
+            f"try again in a minute. Drawing works as before."
+        )
 
     def join(self, owner, seconds_left: Callable[[], float]) -> Ticket:
         """A place at the back; raises `QueueRefused` if the owner has one or the queue is full."""
         with self.lock:
             self._drop_gone()
+            if self.arriving:
+                self.arriving.pop(0)  # this press came in at the door: it has arrived
             if any(ticket.owner is owner for ticket in self.tickets):
                 raise QueueRefused(
                     "Your run is already in the queue: it starts when its turn comes "
                     "(press Stop to take it out)."
                 )
             if len(self.tickets) >= self.max_waiting:
-                raise QueueRefused(
-                    f"The class's training queue is full ({self.max_waiting} runs waiting): "
-                    f"try again in a minute. Drawing works as before."
-                )
+                raise QueueRefused(self.full_message())
             now = self.clock()
             ticket = Ticket(owner, seconds_left, joined=now, last_seen=now)
             self.tickets.append(ticket)
@@ -103,6 +121,9 @@ class RunQueue:
         for ticket in [t for t in self.tickets if now - t.last_seen > self.gone_after]:
             ticket.dropped = True
             self.tickets.remove(ticket)
+
+
+RUN_QUEUE = RunQueue()  # the class's: one per server process (train_tab.py and admission.py)
 
 
 def waiting_text(ahead: int, seconds: float) -> str:

@@ -11,7 +11,10 @@ from collections.abc import Callable
 
 import torch
 from PIL import Image
+from starlette.middleware import Middleware
 
+from mnist_demo.classroom.admission import TrainAdmission
+from mnist_demo.classroom.run_queue import RUN_QUEUE
 from mnist_demo.classroom.stroke_process import StrokeProcess
 from mnist_demo.data import MNISTNotFoundError, shared_data
 from mnist_demo.predict import shipped_model
@@ -54,4 +57,8 @@ def launch_options() -> dict:
         "enable_monitoring": False,
         "ssr_mode": False,
         "footer_links": ["api", "gradio"],
+        # Presses of Train past the class's bound never reach Gradio's queue.
+        "app_kwargs": {
+            "middleware": [Middleware(TrainAdmission, run_queue=RUN_QUEUE, api_names={"train"})]
+        },
     }

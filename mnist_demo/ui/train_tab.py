@@ -29,7 +29,7 @@ import gradio as gr
 from mnist_demo.checkpoint import CheckpointError
 from mnist_demo.classroom.background import ensure_result, follow_training
 from mnist_demo.classroom.comparisons import runs_to_train
-from mnist_demo.classroom.run_queue import QueueRefused, RunQueue, Ticket, waiting_text
+from mnist_demo.classroom.run_queue import RUN_QUEUE, QueueRefused, Ticket, waiting_text
 from mnist_demo.classroom.runs import (
     DIVERGED,
     MAX_SECONDS,
@@ -65,7 +65,6 @@ from mnist_demo.ui.run_views import (
 from mnist_demo.ui.train_settings import Settings, main_settings, more_settings
 
 TRAIN_CSS = (Path(__file__).with_name("static") / "train.css").read_text(encoding="utf-8")
-RUN_QUEUE = RunQueue()  # the class's training queue: one per app
 WAIT_UPDATE_SECONDS = 1.0  # a waiting student's countdown moves this often
 STEADY_SECONDS = 5.0  # a countdown does not go up by less than this
 # A page that left this many updates unread has stopped listening (or never listened: a
@@ -119,16 +118,8 @@ async def train_model(
     a few times a second while its run (or each run of a comparison) trains."""
     form = (optimizer, lr, batch_size, unit, amount, train_size, hidden_size, seed, init)
     configs, notes = configs_from_form(*form, comparison, softmax_bug)
-    yield RunView(status="Preparing the run...", train_btn=TRAIN_TAKEN)
-    try:  # the very first run loads MNIST: in a thread, the event loop serves the strokes
-        train_set, test_set = await asyncio.to_thread(shared_data)
-        models = await asyncio.to_thread(lambda: [initial_model(c) for c in configs])
-    except (MNISTNotFoundError, CheckpointError) as error:
-        gr.Warning("Training is not available: the Train tab says why.")
-        yield RunView(status=unavailable_text(error), train_btn=TRAIN_READY)
-        return
     plan = RunPlan(list(configs))
-    try:
+    try:  # first, so that a press the queue cannot take costs next to nothing
         ticket = RUN_QUEUE.join(session, plan.seconds_left)
     except QueueRefused as error:
         gr.Warning(str(error))
@@ -136,6 +127,15 @@ async def train_model(
         return
     session.queued = True
     try:
+        yield RunView(status="Preparing the run...", train_btn=TRAIN_TAKEN)
+        try:  # the first run loads MNIST: in a thread, the event loop serves the strokes
+            train_set, test_set = await asyncio.to_thread(shared_data)
+            models = await asyncio.to_thread(lambda: [initial_model(c) for c in configs])
+        except (MNISTNotFoundError, CheckpointError) as error:
+            gr.Warning("Training is not available: the Train tab says why.")
+            session.queued = False
+            yield RunView(status=unavailable_text(error), train_btn=TRAIN_READY)
+            return
         async for view in wait_for_turn(ticket, request):
             yield view
         for config, model in zip(configs, models, strict=True):
