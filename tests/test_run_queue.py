@@ -3,7 +3,7 @@ the wait shown, and pages that have gone dropped."""
 
 import pytest
 
-from mnist_demo.classroom.run_queue import QueueRefused, RunQueue, waiting_text
+from mnist_demo.classroom.run_queue import QueueRefused, RunQueue, steady_wait, waiting_text
 
 
 class Clock:
@@ -57,3 +57,10 @@ def test_the_waiting_text_counts_runs_and_seconds():
     assert waiting_text(2, 19.6) == "**Queued:** 2 runs ahead of you, about 20 s."
     assert "1 run ahead" in waiting_text(1, 0.2) and "about 1 s" in waiting_text(1, 0.2)
     assert "next" in waiting_text(0, 0.0)
+
+
+def test_the_countdown_holds_through_a_brief_slowdown_and_shows_real_changes():
+    assert steady_wait((1, 20.0), (1, 18.0)) == (1, 18.0)  # counts down
+    assert steady_wait((1, 18.0), (1, 20.0)) == (1, 18.0)  # a blip: held
+    assert steady_wait((1, 18.0), (1, 30.0)) == (1, 30.0)  # a real slowdown
+    assert steady_wait((2, 18.0), (1, 19.0)) == (1, 19.0)  # a run ahead left

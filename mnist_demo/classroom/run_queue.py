@@ -21,9 +21,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from mnist_demo.classroom.runs import RunRecord, expected_seconds
+from mnist_demo.train import TrainConfig
+
 MAX_WAITING = 30  # presses waiting or training in the whole class
 TRAINING_AT_ONCE = 1  # more made both drawing and training slower on 2 cores
 GONE_AFTER = 10.0  # seconds without a look at a ticket: its page has gone
+STEADY_SECONDS = 5.0  # a countdown shown does not go up by less than this
 ARRIVING_FOR = 10.0  # seconds a press let in at the door (admission.py) may take to join
 
 
@@ -52,6 +56,7 @@ class RunQueue:
     clock: Callable[[], float] = time.monotonic
     tickets: list[Ticket] = field(default_factory=list)
     arriving: list[float] = field(default_factory=list)  # when presses were let in
+    samples_per_second: float = 20_000.0  # the last run's speed, for the estimates
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def admit(self) -> bool:
@@ -121,6 +126,32 @@ class RunQueue:
         for ticket in [t for t in self.tickets if now - t.last_seen > self.gone_after]:
             ticket.dropped = True
             self.tickets.remove(ticket)
+
+
+class RunPlan:
+    """The runs of one press (a comparison trains three), and how long they still need."""
+
+    def __init__(self, configs: list[TrainConfig], queue: RunQueue):
+        self.waiting, self.current, self.queue = configs, None, queue
+
+    def start(self, record: RunRecord) -> RunRecord:
+        self.waiting.pop(0)
+        self.current = record
+        return record
+
+    def seconds_left(self) -> float:
+        now = self.current.seconds_left() if self.current is not None else 0.0
+        speed = self.queue.samples_per_second
+        return now + sum(expected_seconds(config, speed) for config in self.waiting)
+
+
+def steady_wait(shown: tuple[int, float], now: tuple[int, float]) -> tuple[int, float]:
+    """The (runs ahead, seconds) to show: the new estimate, except that it does not tick up
+    by a few seconds when the run ahead slows for a moment (it only gets spare CPU time)."""
+    (ahead_before, before), (ahead, seconds) = shown, now
+    if ahead == ahead_before and before < seconds < before + STEADY_SECONDS:
+        return shown
+    return now
 
 
 RUN_QUEUE = RunQueue()  # the class's: one per server process (train_tab.py and admission.py)

@@ -29,7 +29,14 @@ import gradio as gr
 from mnist_demo.checkpoint import CheckpointError
 from mnist_demo.classroom.background import ensure_result, follow_training
 from mnist_demo.classroom.comparisons import runs_to_train
-from mnist_demo.classroom.run_queue import RUN_QUEUE, QueueRefused, Ticket, waiting_text
+from mnist_demo.classroom.run_queue import (
+    RUN_QUEUE,
+    QueueRefused,
+    RunPlan,
+    Ticket,
+    steady_wait,
+    waiting_text,
+)
 from mnist_demo.classroom.runs import (
     DIVERGED,
     MAX_SECONDS,
@@ -39,7 +46,6 @@ from mnist_demo.classroom.runs import (
     StudentSession,
     apply_caps,
     config_from_form,
-    expected_seconds,
     export_run,
     initial_model,
 )
@@ -66,12 +72,10 @@ from mnist_demo.ui.train_settings import Settings, main_settings, more_settings
 
 TRAIN_CSS = (Path(__file__).with_name("static") / "train.css").read_text(encoding="utf-8")
 WAIT_UPDATE_SECONDS = 1.0  # a waiting student's countdown moves this often
-STEADY_SECONDS = 5.0  # a countdown does not go up by less than this
 # A page that left this many updates unread has stopped listening (or never listened: a
 # script): ~20 s of a waiting run's countdown, ~3 s of a training run's updates.
 UNREAD_LIMIT = 20
 STOP_WAIT_SECONDS = 2.0  # how long the Stop handler waits for the cancelled run to settle
-CLASS_SPEED = {"samples_per_second": 20_000.0}  # the last run's speed, for the estimates
 
 INTRO = f"""
 Train the lesson's network (784 → hidden → ReLU → 10) on MNIST and watch it learn. Each step
@@ -118,7 +122,7 @@ async def train_model(
     a few times a second while its run (or each run of a comparison) trains."""
     form = (optimizer, lr, batch_size, unit, amount, train_size, hidden_size, seed, init)
     configs, notes = configs_from_form(*form, comparison, softmax_bug)
-    plan = RunPlan(list(configs))
+    plan = RunPlan(list(configs), RUN_QUEUE)
     try:  # first, so that a press the queue cannot take costs next to nothing
         ticket = RUN_QUEUE.join(session, plan.seconds_left)
     except QueueRefused as error:
@@ -156,23 +160,6 @@ async def train_model(
         yield view
 
 
-class RunPlan:
-    """The runs of one press, and how long they still need (for the queue's estimates)."""
-
-    def __init__(self, configs: list[TrainConfig]):
-        self.waiting, self.current = configs, None
-
-    def start(self, record: RunRecord) -> RunRecord:
-        self.waiting.pop(0)
-        self.current = record
-        return record
-
-    def seconds_left(self) -> float:
-        speed = CLASS_SPEED["samples_per_second"]
-        now = self.current.seconds_left() if self.current is not None else 0.0
-        return now + sum(expected_seconds(config, speed) for config in self.waiting)
-
-
 async def wait_for_turn(ticket: Ticket, request: gr.Request | None):
     """Yield the countdown until the ticket's turn; a page that stopped reading is dropped."""
     shown = (0, math.inf)  # the runs ahead and the wait last shown
@@ -185,15 +172,6 @@ async def wait_for_turn(ticket: Ticket, request: gr.Request | None):
         shown = steady_wait(shown, RUN_QUEUE.ahead(ticket))
         yield RunView(status=waiting_text(*shown))
         await asyncio.sleep(WAIT_UPDATE_SECONDS)
-
-
-def steady_wait(shown: tuple[int, float], now: tuple[int, float]) -> tuple[int, float]:
-    """The wait to show: the new estimate, except that it does not tick up by a few seconds
-    when the run ahead slows for a moment (its thread only gets spare CPU time)."""
-    (ahead_before, before), (ahead, seconds) = shown, now
-    if ahead == ahead_before and before < seconds < before + STEADY_SECONDS:
-        return shown
-    return now
 
 
 async def follow_run(record: RunRecord, model, data, ticket: Ticket, request):
@@ -211,7 +189,7 @@ async def follow_run(record: RunRecord, model, data, ticket: Ticket, request):
             runs_table=runs_table(session_of(ticket)),
         )
     if record.samples_per_second > 0:
-        CLASS_SPEED["samples_per_second"] = record.samples_per_second
+        RUN_QUEUE.samples_per_second = record.samples_per_second  # for the next estimates
 
 
 def session_of(ticket: Ticket) -> StudentSession:
