@@ -6,13 +6,21 @@ from mnist_demo.classroom.background import run_training
 from mnist_demo.classroom.runs import (
     FINISHED,
     RunRecord,
+    StudentSession,
+    apply_caps,
+    config_from_form,
     initial_model,
 )
 from mnist_demo.data import shared_data
 from mnist_demo.evaluate import Evaluation
-from mnist_demo.ui.run_views import LEARNT_NOTHING_BELOW, learnt_nothing_note
+from mnist_demo.ui.run_views import LEARNT_NOTHING_BELOW, learnt_nothing_note, session_curves
 
 from helpers import new_run
+
+
+def new_run_in(session: StudentSession, lr: float) -> RunRecord:
+    config, notes = apply_caps(config_from_form(lr=lr))
+    return session.start_run(config, notes)
 
 
 def real_run(**form) -> RunRecord:
@@ -58,3 +66,12 @@ def test_the_note_names_dead_units_and_what_to_try():
     at_the_bar = with_result(new_run(), accuracy=LEARNT_NOTHING_BELOW, dead_units=128)
     assert learnt_nothing_note(at_the_bar) is None
     assert learnt_nothing_note(new_run()) is None  # no result yet: nothing to say
+
+
+def test_a_run_with_the_same_settings_as_an_earlier_one_says_its_curve_is_the_same():
+    """Review m10: two identical runs overlap exactly, so run #1 "disappeared" behind #3."""
+    session = StudentSession()
+    first, other, again = (new_run_in(session, lr) for lr in (1e-3, 0.01, 1e-3))
+    labels = [curves.label for curves in session_curves(session)]
+    assert labels[0] == first.legend and labels[1] == other.legend
+    assert labels[2] == f"{again.legend} (= #1: same curve)"

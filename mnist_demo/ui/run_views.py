@@ -57,15 +57,23 @@ class ResultView(NamedTuple):
     templates: str = ""  # what each hidden unit of the run's model looks for (HTML)
 
 
-def run_curves(record: RunRecord) -> RunCurves:
-    curves = record.curves()
-    return RunCurves(record.legend, record.color, *curves)
+def run_curves(record: RunRecord, earlier: list[RunRecord] = ()) -> RunCurves:
+    """The run as the charts draw it. A run with the same settings as an earlier one (the
+    same seed: the same curve) says so, or its line would hide the other's without a word."""
+    twin = next((other for other in earlier if other.config == record.config), None)
+    label = record.legend if twin is None else f"{record.legend} (= #{twin.run_id}: same curve)"
+    return RunCurves(label, record.color, *record.curves())
+
+
+def session_curves(session: StudentSession) -> list[RunCurves]:
+    """Every run of the session as the charts draw it, oldest first."""
+    return [run_curves(record, session.runs[:i]) for i, record in enumerate(session.runs)]
 
 
 def plot_updates(session: StudentSession, force: bool = False) -> dict:
     """{loss_plot, accuracy_plot}: the charts of every run in the session, each as SKIP
     when the browser already shows it (unless `force`)."""
-    runs = [run_curves(record) for record in session.runs]
+    runs = session_curves(session)
     legend = legend_html(runs) if runs else ""
     charts = {
         "loss_plot": f"{loss_chart(runs)}{legend}",
