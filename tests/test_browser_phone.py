@@ -21,6 +21,7 @@ from browser_helpers import (
     CLEAR,
     PAD,
     PREDICTION_TIMEOUT_MS,
+    bars,
     draw_digit,
     pad_ready,
     save_screenshot,
@@ -231,6 +232,10 @@ def test_the_draw_numbers_are_whole_and_their_columns_stay_put(open_at, size):
     expect(page.locator(ANSWER)).to_contain_text("The network says 7 (", timeout=20_000)
     table = page.locator("#draw-numbers")
     expect(table).to_contain_text("◀ top")
+    for bar in bars(page):  # what a screen reader hears: 4 digits, and never "1" for 0.99999
+        said = bar["label"].split("probability: ")[1].split(";")[0]  # "0.9999", "2.411e-7"
+        assert len(said.split("e")[0].replace(".", "").lstrip("0")) <= 4, said
+        assert bar["probability"] < 1
     assert_numbers_whole(page, "#draw-numbers", at_least=30)
     columns = table.locator(HEADERS).evaluate_all(LEFT_EDGES)
     page.locator("#draw-meant-choice").get_by_label("1", exact=True).check()

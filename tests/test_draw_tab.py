@@ -1,5 +1,6 @@
 """The Draw tab's handler, called directly: what a stroke shows."""
 
+import math
 import re
 
 import numpy as np
@@ -234,10 +235,12 @@ def test_the_numbers_never_round_a_sure_answer_to_1_and_0():
 
 
 @pytest.mark.parametrize(
-    ("p", "text"), [(0.864, "86%"), (0.996, "over 99%"), (0.9999976, "over 99.9%"), (1.0, "100%")]
-)
-def test_the_headline_never_says_100_percent_sure_when_it_is_not(p, text):
-    assert sure_text(p) == text
+    ("log_p", "text"),
+    [(math.log(0.864), "86%"), (math.log(0.996), "over 99%"), (-2.4e-06, "over 99.9%"),
+     (-1e-20, "over 99.9%"), (0.0, "100%")],
+)  # fmt: skip
+def test_the_headline_never_says_100_percent_sure_when_it_is_not(log_p, text):
+    assert sure_text(log_p) == text
 
 
 def test_the_bar_labels_are_rounded_and_never_say_1():

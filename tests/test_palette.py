@@ -60,8 +60,14 @@ def test_the_page_css_uses_only_the_checked_text_colours():
 
 
 @pytest.mark.parametrize("bar", [palette.TOP_GUESS, palette.TRUE_CLASS, palette.OTHER])
-def test_every_bar_stands_out_from_a_white_page(bar):
-    assert contrast(bar, palette.LIGHT_BACKGROUND) >= 3.0
+@pytest.mark.parametrize("page", [palette.LIGHT_BACKGROUND, palette.DARK_BACKGROUND])
+def test_every_bar_stands_out_from_the_page_light_or_dark(bar, page):
+    assert contrast(bar, page) >= 3.0
+
+
+@pytest.mark.parametrize("color", [palette.TOP_GUESS, palette.TRUE_CLASS])
+def test_the_bars_that_matter_could_even_be_text_on_white(color):
+    assert contrast(color, palette.LIGHT_BACKGROUND) >= 4.5
 
 
 @pytest.mark.parametrize("bar", [palette.TOP_GUESS, palette.TRUE_CLASS])

@@ -57,7 +57,7 @@ DEFAULT_PROBABILITIES = {
     DIGITS: [round(float(p), 2) for p in losses.softmax(LESSON_LOGITS)],
 }
 PROBABILITY_STEP = 0.01
-# The Draw tab's logits reach about +-40; beyond 88.72 exp() overflows float32.
+# The Draw tab shows logits up to about +-30; beyond 88.72, exp() overflows float32.
 LOGIT_MIN, LOGIT_MAX = -100.0, 100.0
 LOGIT_STEP = 0.0001  # fine enough to hold the lesson's four-decimal logits exactly
 BIG_LOGITS = [100.0 if d == 7 else -100.0 if d == 3 else 0.0 for d in range(NUM_CLASSES)]

@@ -102,7 +102,7 @@ def numbers_table(prediction: Prediction | None) -> dict:
     """The lesson's three views of the same output: logits, softmax and log_softmax.
 
     Text in one format per column (ui/tables.py): a tiny probability shows as 6.6e-14 and a
-    sure one as 1 − 2.4e-06, never as 0 or 1. The column sums are in the headers (the table
+    sure one as 0.9999976, never as 0 or 1. The column sums are in the headers (the table
     keeps one row per digit). The top guess's row is shown bold and marked "◀ top";
     its data (what API callers read) is the digit alone. The table in the form
     gr.Dataframe's postprocess takes as it is: a dict with the Styler-like metadata.
@@ -152,15 +152,17 @@ def seen_html(image28: np.ndarray | None) -> str:
 
 
 def headline(prediction: Prediction) -> str:
+    log_p = float(log_softmax_exact(prediction.logits)[prediction.digit])  # exact: never 0
     return (
-        f"## The network says **{prediction.digit}** ({sure_text(prediction.confidence)} sure)\n"
+        f"## The network says **{prediction.digit}** ({sure_text(log_p)} sure)\n"
         f"Softmax always sums to 1, even for a scribble: a high percentage is not proof."
     )
 
 
-def sure_text(p: float) -> str:
-    """A percentage that never says 100% for a probability that is not 1: "over 99.9%"."""
-    if p < 1 and f"{p:.0%}" == "100%":
+def sure_text(log_p: float) -> str:
+    """A percentage from a log-probability that never says 100% for less: "over 99.9%"."""
+    p = math.exp(log_p)
+    if log_p < 0 and f"{p:.0%}" == "100%":
         return "over 99.9%" if p > 0.999 else "over 99%"
     return f"{p:.0%}"
 

@@ -5,17 +5,18 @@
 - TRUE_CLASS, dark green: the right answer, the true class or the digit the student meant
   (the From-logits bars, the before/after bars of "Learn from this drawing").
 - OTHER, light blue: every other digit.
-The two that matter are much darker than the others, so a washed-out projector or a
-greyscale print still tells them apart, and words name them too (the headline, the tables'
-marks, the legends): colour is never the only sign.
+The two that matter are darker than the others (2:1 apart in lightness, not only in hue),
+so a washed-out projector or a greyscale print still tells them apart, and words name
+them too (the headline, the tables' marks, the legends): colour is never the only sign.
+Every bar stands 3:1 out of a white page and of Gradio's dark one.
 
 READABLE_CSS is page-wide CSS these tabs need. Gradio's help text under a control and the
 selected tab's label are too faint on white (1.9:1 and 2.8:1; text needs 4.5:1): app.py adds
 READABLE_CSS to its own CSS. tests/test_palette.py computes every contrast ratio.
 """
 
-TOP_GUESS = "#9a3412"  # dark orange
-TRUE_CLASS = "#166534"  # dark green
+TOP_GUESS = "#ab390b"  # dark orange
+TRUE_CLASS = "#126e34"  # dark green
 OTHER = "#6f95c4"  # light blue
 BEFORE = "#9ca3af"  # grey: "before" in the before/after bars (drawn faint, beside OTHER)
 
@@ -25,7 +26,7 @@ HELP_TEXT_DARK = "#a1a1aa"
 SELECTED_TAB = "#c2410c"
 SELECTED_TAB_DARK = "#fb923c"
 LIGHT_BACKGROUND = "#ffffff"
-DARK_BACKGROUND = "#0b0f19"  # Gradio's dark theme
+DARK_BACKGROUND = "#0f0f11"  # Gradio 6.31 dark theme page, measured in Chromium
 
 READABLE_CSS = f"""
 :root {{ --block-info-text-color: {HELP_TEXT}; }}
