@@ -30,6 +30,7 @@ from mnist_demo.ui.cross_entropy_tab import (  # noqa: E402
     cross_entropy_view,
     logits_view,
     set_logits,
+    shift_logits,
     switch_classes,
 )
 
@@ -270,6 +271,24 @@ def test_big_logits_give_a_finite_loss_where_the_formula_as_written_gives_inf_or
     top = row_of(right_class.table, "7 true class ◀ top guess")
     assert top[2] == f"1 − {exact:.1e}" and top[3] == f"{-exact:.1e}"  # never 1 and 0
     assert row_of(right_class.table, "3")[2] == f"{math.exp(-200):.1e}"  # never 0
+
+
+def test_adding_5_to_every_logit_changes_no_probability_and_no_loss() -> None:
+    """Softmax depends only on the logits' differences (review (c), gap 8)."""
+    before = logits_view(3, False, *LESSON_LOGITS)
+    after = shift_logits(5.0, 3, False, *LESSON_LOGITS)
+    assert after.sliders == pytest.approx([z + 5 for z in LESSON_LOGITS])
+    assert after.view.loss.split("\n\n")[1] == before.loss.split("\n\n")[1] == "# 1.8222"
+    shown = [row[2:] for row in table_rows(after.view.table)]  # softmax, log_softmax
+    assert shown == [row[2:] for row in table_rows(before.table)]
+    near_the_edge = shift_logits(5.0, 0, False, *BIG_LOGITS)  # 105 is clamped to 100
+    assert near_the_edge.sliders[7] == 100.0 and "logit for 7 was 105" in near_the_edge.view.loss
+
+
+def test_equal_logits_say_ln_10_is_where_training_starts() -> None:
+    view = logits_view(4, False, *[2.5] * NUM_CLASSES)
+    assert f"# {math.log(10):.4f}" in view.loss and "ln 10 = 2.3026" in view.loss
+    assert "ln 10" not in logits_view(4, False, *LESSON_LOGITS).loss
 
 
 def test_a_logit_beyond_100_is_clamped_with_a_note() -> None:

@@ -33,7 +33,11 @@ from mnist_demo.plots import cross_entropy_curve
 from mnist_demo.ui import palette
 from mnist_demo.ui.cross_entropy_tables import (
     BUG_LABEL,
+    EQUAL_LOGITS_NOTE,
+    FORMULAS_MARKDOWN,
+    INTRO_MARKDOWN,
     LOGITS_OF_PROBABILITIES,
+    NLL_CODE,
     ROUNDED_NOTE,
     logits_table,
     probability_loss_text,
@@ -66,6 +70,7 @@ LOGIT_PRESETS = [
     ("All logits 0 (no idea)", [0.0] * NUM_CLASSES),
     ("Big logits: 100 for 7, -100 for 3", BIG_LOGITS),
 ]
+SHIFT = 5.0  # "Add 5 to every logit": softmax does not change
 
 FIGURE_FORMAT = "webp"  # far smaller than png, and a classroom shares one wifi
 # While a slider is dragged, skip to its latest value; let nothing flicker over the outputs.
@@ -89,19 +94,6 @@ BAR_STYLE = {  # the softmax bars: the true class stands out, the scale stays 0.
     "caption": "Dark green: the true class. Light blue: the other digits.",
     "show_label": False,
 }
-
-INTRO_MARKDOWN = r"""
-## Cross-entropy: how wrong is a prediction?
-Cross-entropy compares the label $p$ (the truth) with the prediction $q$ (the network's
-probabilities), using the natural log:
-
-$$H(p, q) = -\sum_i p(i)\,\log q(i)$$
-
-The label $y$ is one-hot (a 1 for the true class, 0 elsewhere), so every term but one is
-zero and the loss is simply $-\log \hat{y}_{\text{true}}$: perfect ($\hat{y}_{\text{true}} = 1$)
-costs $\log 1 = 0$, and the cost grows without bound as $\hat{y}_{\text{true}} \to 0$.
-"""
-NLL_CODE = "`F.nll_loss(F.log_softmax(logits, dim=1), labels)`"
 
 
 # --- Handlers: check the input, compute with losses.py, format ----------------------------
@@ -259,6 +251,8 @@ def logits_view(true_class: int, apply_softmax_bug: bool, *logit_values: float) 
     formula = f"Cross-entropy = -log_softmax(logits)[{CLASS_NAMES[true_class]}] = {NLL_CODE} ="
     bars = pd.DataFrame({"digit": CLASS_NAMES, "probability": probabilities.tolist()})
     bars["class"] = [TRUE_KIND if i == true_class else OTHER_KIND for i in range(NUM_CLASSES)]
+    if len(set(values)) == 1:
+        notes.append(EQUAL_LOGITS_NOTE)
     return LogitsView(
         bars=bars,
         table=logits_table(logits, true_class),
@@ -305,6 +299,15 @@ def apply_lesson_example(index: int, apply_softmax_bug: bool) -> Preset:
 def set_logits(values: list[float], true_class: int, apply_softmax_bug: bool) -> Preset:
     """A logits preset: the ten slider values, and their view."""
     return Preset(list(values), logits_view(true_class, apply_softmax_bug, *values))
+
+
+def shift_logits(amount: float, true_class: int, apply_softmax_bug: bool, *values) -> Preset:
+    """Every logit moved by `amount`: the same probabilities and loss (past +-100 the
+    clamped logits differ, and the view says so)."""
+    numbers, _ = clamp(values, [f"logit for {d}" for d in CLASS_NAMES], LOGIT_MIN, LOGIT_MAX)
+    shifted = [value + amount for value in numbers]
+    sliders = [min(max(value, LOGIT_MIN), LOGIT_MAX) for value in shifted]
+    return Preset(sliders, logits_view(true_class, apply_softmax_bug, *shifted))
 
 
 # --- UI wiring ----------------------------------------------------------------------------
@@ -383,16 +386,14 @@ def _build_logits_mode(bug_box: gr.Checkbox) -> None:
             ]
             with gr.Row():
                 preset_btns = [gr.Button(label, size="sm") for label, _ in LOGIT_PRESETS]
+                shift_btn = gr.Button(f"Add {SHIFT:g} to every logit", size="sm")
         with gr.Column(scale=3):
             digits = [(n, i) for i, n in enumerate(CLASS_NAMES)]
             true_class = gr.Radio(digits, value=0, label="True class")
             loss_md = gr.Markdown(first.loss, elem_id="ce-logits-loss")
             stability_md = gr.Markdown(first.stability, elem_id="ce-stability")
             bars = gr.BarPlot(first.bars, x="digit", y="probability", color="class", **BAR_STYLE)
-    gr.Markdown(
-        "softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ); log_softmax(x)ᵢ = xᵢ - log Σⱼ exp(xⱼ), "
-        "the numerically stable log of softmax."
-    )
+    gr.Markdown(FORMULAS_MARKDOWN)
     table_md = gr.Markdown(first.table, elem_id="ce-logits-table")
     bug_md = gr.Markdown(first.bug, elem_id="ce-logits-bug")
     view = [bars, table_md, loss_md, stability_md, bug_md]
@@ -402,6 +403,13 @@ def _build_logits_mode(bug_box: gr.Checkbox) -> None:
     gr.on(triggers, logits_view, [true_class, bug_box, *sliders], view, **RAW, **private).then(
         clamped_sliders(LOGIT_MIN, LOGIT_MAX), sliders, sliders, **RAW, **private
     )
+    answer = functools.partial(_answer, {"sliders": sliders, "view": view})
     for btn, (_, values) in zip(preset_btns, LOGIT_PRESETS, strict=True):
-        preset = functools.partial(_answer, {"sliders": sliders, "view": view}, set_logits, values)
-        btn.click(preset, [true_class, bug_box], [*sliders, *view], **private)
+        btn.click(
+            functools.partial(answer, set_logits, values),
+            [true_class, bug_box],
+            [*sliders, *view],
+            **private,
+        )
+    shift = functools.partial(answer, shift_logits, SHIFT)
+    shift_btn.click(shift, [true_class, bug_box, *sliders], [*sliders, *view], **RAW, **private)

@@ -55,6 +55,29 @@ ROUNDED_NOTE = (
     "lesson's ten logits **rounded to 2 decimals** (the sliders' step), and the rounding moves "
     "the loss. From logits uses the exact probabilities: {exact:.4f} for the same true class."
 )
+INTRO_MARKDOWN = r"""
+## Cross-entropy: how wrong is a prediction?
+Cross-entropy compares the label $p$ (the truth) with the prediction $q$ (the network's
+probabilities), using the natural log:
+
+$$H(p, q) = -\sum_i p(i)\,\log q(i)$$
+
+The label $y$ is one-hot (a 1 for the true class, 0 elsewhere), so every term but one is
+zero and the loss is simply $-\log \hat{y}_{\text{true}}$: perfect ($\hat{y}_{\text{true}} = 1$)
+costs $\log 1 = 0$, and the cost grows without bound as $\hat{y}_{\text{true}} \to 0$.
+"""
+NLL_CODE = "`F.nll_loss(F.log_softmax(logits, dim=1), labels)`"
+FORMULAS_MARKDOWN = (
+    "softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ); log_softmax(x)ᵢ = xᵢ - log Σⱼ exp(xⱼ), the "
+    "numerically stable log of softmax. Adding the same number to every logit changes no "
+    "probability and no loss: softmax depends only on the logits' differences (try *Add 5 to "
+    "every logit*). These *logits* are the network's raw scores, not the logit function "
+    "ln(p / (1 − p)) of statistics."
+)
+EQUAL_LOGITS_NOTE = (
+    "*Every logit equal:* softmax gives each digit 1/10 and the loss is ln 10 = 2.3026, the "
+    "loss of a guess. Every training run starts near there (the Train tab's loss curves)."
+)
 LOG_SUM_EXP_WHY = (
     "log_softmax does not overflow: it subtracts the largest logit first, "
     "log_softmax(z) = (z − max z) − log Σ exp(z − max z), so every exp is at most 1 "
