@@ -207,10 +207,18 @@ def test_big_logits_typed_or_slid_give_the_stable_loss_beside_the_naive_inf_and_
     save_screenshot(page, f"cross-entropy-big-logits-{size}")
 
 
-def test_an_out_of_range_logit_is_clamped_with_a_note_not_an_error(open_at):
-    """m3: typing 150 gives the loss of 100, says so, and sets the box to 100: no red
-    error, no stale number."""
+def test_out_of_range_values_are_clamped_with_a_note_not_an_error(open_at):
+    """m3: typing 5 for P(cat) gives the loss of 1, 150 for a logit the loss of 100; each
+    says so and sets its box to the edge: no red error, no stale number."""
     page = open_at("laptop")
+    open_cross_entropy(page)
+    box = page.get_by_label("number input for P(cat)")
+    box.fill("5")
+    box.press("Enter")
+    expect(page.locator("#ce-loss")).to_contain_text("P(cat) was 5", timeout=PREDICTION_TIMEOUT_MS)
+    expect(big_number(page, "#ce-loss")).to_have_text(f"{-math.log(1 / 1.25):.4f}")
+    expect(box).to_have_value("1")
+
     open_logits(page)
     type_logit(page, 3, "150")
     note = page.locator("#ce-logits-loss")
