@@ -117,6 +117,36 @@ def log_softmax(logits: Numbers) -> torch.Tensor:
     return F.log_softmax(_as_tensor(logits), dim=-1)
 
 
+def log_softmax_exact(logits: Numbers) -> torch.Tensor:
+    """log_softmax in float64, the top class's value kept to its last digits. (C,) -> (C,).
+
+    The usual formula rounds log(1 + tiny) to 0, so a sure network's top class would print
+    log_softmax 0 and softmax 1, which it never is. Here the largest logit is subtracted
+    first (so no exp can overflow: the log-sum-exp trick) and log1p keeps the tiny rest:
+    log_softmax(z) = (z - max z) - log1p(sum over the other classes of exp(z_j - max z)).
+    """
+    z = _as_tensor(logits).double()  # (C,)
+    top = int(z.argmax())
+    shifted = z - z[top]  # (C,), all <= 0 and 0 at the top: every exp is at most 1
+    rest = torch.exp(torch.cat([shifted[:top], shifted[top + 1 :]])).sum()  # exact, no 1 + tiny
+    return shifted - torch.log1p(rest)
+
+
+# exp(z) is infinite in float32 above this: log(3.4e38), the largest float32.
+FLOAT32_EXP_LIMIT = math.log(torch.finfo(torch.float32).max)  # 88.72
+
+
+def naive_log_softmax(logits: Numbers) -> torch.Tensor:
+    """log(exp(z) / sum exp(z)), computed as written in float32. (C,) -> (C,).
+
+    What the lesson warns against: above z = 88.72 exp(z) is inf, and then inf / inf = nan and
+    x / inf = 0, whose log is -inf. Below about z = -104 exp(z) is 0, and log(0) = -inf too.
+    log_softmax gives finite numbers for the same logits.
+    """
+    z = _as_tensor(logits).float()  # (C,)
+    return torch.log(torch.exp(z) / torch.exp(z).sum())
+
+
 def one_hot(true_class: int, num_classes: int) -> torch.Tensor:
     """The label vector y: 1 at the true class, 0 everywhere else. Shape (num_classes,)."""
     if not 0 <= true_class < num_classes:

@@ -1,16 +1,22 @@
 """The Draw tab's handler, called directly: what a stroke shows."""
 
+import math
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from mnist_demo.classroom.runs import StudentSession
 from mnist_demo.model import make_model
 from mnist_demo.ui.draw_tab import (
     EMPTY_MESSAGE,
     bar_data,
+    bar_label_value,
     classify_drawing,
     model_code,
+    sure_text,
 )
 
 from drawings import CENTERED, canvas_data_url, draw_layer, sketchpad_value
@@ -21,6 +27,30 @@ def as_frame(bars: dict) -> pd.DataFrame:
     return pd.DataFrame(bars["data"], columns=bars["columns"])
 
 
+def as_number(text: str) -> float:
+    """A number as the table prints it: "0.1234", "6.6e-14", "-2.4e-06" or "1 − 2.4e-06"."""
+    text = text.replace("\xa0", " ")
+    if text.startswith("1 − "):
+        return 1.0 - float(text.removeprefix("1 − "))
+    return float(text)
+
+
+def texts(numbers: dict, name: str, key: str = "data") -> list[str]:
+    """A column of the numbers table (whose header may also carry the sum), as its texts."""
+    (index,) = [
+        i
+        for i, header in enumerate(numbers["headers"])
+        if header.replace("\u200b", "").split()[0] == name
+    ]
+    rows = numbers["data"] if key == "data" else numbers["metadata"][key]
+    return [row[index] for row in rows]
+
+
+def column(numbers: dict, name: str) -> np.ndarray:
+    """A column of the numbers table as numbers."""
+    return np.array([as_number(text) for text in texts(numbers, name)])
+
+
 def test_a_stroke_shows_the_digit_bars_image_and_numbers():
     view = classify_drawing(sketchpad_value(draw_layer(7, CENTERED)))
     assert "**7**" in view.answer
@@ -29,15 +59,18 @@ def test_a_stroke_shows_the_digit_bars_image_and_numbers():
     assert bars["probability"].sum() == pytest.approx(1.0, abs=1e-4)
     assert (bars["kind"] == "top guess").sum() == 1 and bars.loc[7, "kind"] == "top guess"
     assert seen.startswith('<img src="data:image/png;base64,') and 'width="168"' in seen
-    assert list(numbers.columns) == ["digit", "logit", "softmax", "log_softmax"]
-    assert np.allclose(np.exp(numbers["log_softmax"]), numbers["softmax"], atol=2e-3)
+    headers = [h.replace("\u200b", "").split()[0] for h in numbers["headers"]]
+    assert headers == ["digit", "logit", "softmax", "log_softmax"]
+    assert np.allclose(
+        np.exp(column(numbers, "log_softmax")), column(numbers, "softmax"), atol=2e-3
+    )
 
 
 def test_empty_canvas_shows_draw_a_digit_not_a_prediction():
     view = classify_drawing(None)
     assert view.answer == EMPTY_MESSAGE
     assert as_frame(view.bars)["probability"].sum() == 0  # no made-up prediction
-    assert "<img" not in view.seen and len(view.numbers) == 0
+    assert "<img" not in view.seen and view.numbers["data"] == []
     blank = {
         "background": np.full((280, 280, 4), 255, np.uint8),
         "layers": [np.zeros((280, 280, 4), np.uint8)],
@@ -86,6 +119,7 @@ def test_bar_data_is_what_gradio_sends_for_the_same_dataframe(probabilities):
             "kind": ["top guess" if digit == top else "other digits" for digit in range(10)],
         }
     )
+    frame["probability"] = [bar_label_value(p) for p in probabilities]  # labels: 4 digits
     plot = gr.BarPlot(x="digit", y="probability", color="kind")
     gradios = plot.postprocess(frame).model_dump()
     ours = bar_data(probabilities)
@@ -168,7 +202,55 @@ def test_a_stroke_is_answered_in_one_worker_thread_hand_over(monkeypatch):
 
 def test_the_numbers_table_shows_tiny_probabilities_not_zero():
     numbers = classify_drawing(canvas_data_url(draw_layer(7, CENTERED))).numbers
-    assert (numbers["softmax"] > 0).all()  # the shipped model is sure: others are ~1e-10
-    assert numbers["softmax"].min() < 1e-4
-    log_of_shown = np.log(numbers["softmax"].to_numpy())
-    assert np.allclose(log_of_shown, numbers["log_softmax"], atol=0.01)  # 3 significant digits
+    softmax = column(numbers, "softmax")
+    assert (softmax > 0).all()  # the shipped model is sure: others are ~1e-10
+    assert softmax.min() < 1e-4
+    log_of_shown = np.log(softmax)
+    assert np.allclose(log_of_shown, column(numbers, "log_softmax"), atol=0.06)  # 2 digits
+
+
+def test_the_numbers_never_round_a_sure_answer_to_1_and_0():
+    """m5: the top guess of a sure network prints as 1 − 2.4e-06 and -2.4e-06, not 1 and 0;
+    one format per column; the top guess marked (its data stays the digit); the sums in the
+    headers."""
+    numbers = classify_drawing(canvas_data_url(draw_layer(7, CENTERED))).numbers
+    logits = torch.tensor([float(x) for x in texts(numbers, "logit")], dtype=torch.float64)
+    exact = torch.log_softmax(logits, dim=0)  # float64: the reference
+    assert texts(numbers, "digit") == [str(d) for d in range(10)]  # what API callers read
+    shown = texts(numbers, "digit", "display_value")
+    assert shown[7] == "7 ◀ top" and shown[:7] == [str(d) for d in range(7)]
+    styles = numbers["metadata"]["styling"]
+    assert all("font-weight: bold" in style for style in styles[7])  # the top guess's row
+    assert not any("bold" in style for row in styles[:7] for style in row)
+    top = texts(numbers, "softmax")[7]
+    assert re.fullmatch(r"0\.9{4,}\d+", top), top  # e.g. 0.9999976: a digit short of 1
+    assert 1 - as_number(top) == pytest.approx(-float(exact[7]), rel=0.05)
+    assert all(re.fullmatch(r"-?\d+\.\d{4}", text) for text in texts(numbers, "logit"))
+    for text in texts(numbers, "log_softmax"):
+        assert re.fullmatch(r"-\d+\.\d{4}|-\d\.\de-\d\d", text), text  # never "0"
+    assert numbers["headers"][2] == "softmax (sum 1.0000)"
+    header = numbers["headers"][3].replace("\u200b", "")  # log_ may break before softmax
+    shown_sum = float(re.fullmatch(r"log_softmax \(sum (-\d+\.\d\d)\)", header)[1])
+    assert shown_sum == pytest.approx(float(exact.sum()), abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("log_p", "text"),
+    [(math.log(0.864), "86%"), (math.log(0.996), "over 99%"), (-2.4e-06, "over 99.9%"),
+     (-1e-20, "over 99.9%"), (0.0, "100%")],
+)  # fmt: skip
+def test_the_headline_never_says_100_percent_sure_when_it_is_not(log_p, text):
+    assert sure_text(log_p) == text
+
+
+def test_the_bar_labels_are_rounded_and_never_say_1():
+    """m12: a screen reader hears "0.9999", not "0.999997615814" (nor "1")."""
+    assert bar_label_value(0.999997615814) == 0.9999
+    assert bar_label_value(0.123456789) == 0.1235
+    assert bar_label_value(6.612345e-14) == 6.612e-14
+    assert bar_label_value(1.0) == 1.0 and bar_label_value(0.0) == 0.0
+    bars = classify_drawing(canvas_data_url(draw_layer(7, CENTERED))).bars
+    assert all(
+        len(f"{value:g}".split("e")[0].replace(".", "").lstrip("0")) <= 4
+        for _, value, _ in bars["data"]
+    )

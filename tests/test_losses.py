@@ -11,6 +11,7 @@ from torch import nn
 
 from mnist_demo.losses import (
     EPSILON,
+    FLOAT32_EXP_LIMIT,
     LESSON_EXAMPLES,
     LESSON_LOG_SOFTMAX_SUM,
     LESSON_LOGITS,
@@ -21,7 +22,9 @@ from mnist_demo.losses import (
     double_softmax_loss,
     double_softmax_range,
     log_softmax,
+    log_softmax_exact,
     logits_from_probabilities,
+    naive_log_softmax,
     normalise_probabilities,
     one_hot,
     softmax,
@@ -86,6 +89,42 @@ def test_lesson_logits_softmax_sums_to_one_and_log_softmax_to_minus_24_6857() ->
     logits = torch.tensor(LESSON_LOGITS)
     torch.testing.assert_close(probabilities, F.softmax(logits, dim=0))
     torch.testing.assert_close(log_probabilities, F.log_softmax(logits, dim=0))
+
+
+# --- log_softmax exactly, and the formula as written -----------------------------------
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    classes=st.integers(2, 12),
+    scale=st.floats(0.1, 30.0),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_log_softmax_exact_is_torchs_in_float64(classes: int, scale: float, seed: int) -> None:
+    logits = torch.randn(classes, generator=torch.Generator().manual_seed(seed)) * scale
+    exact = log_softmax_exact(logits)
+    assert exact.dtype == torch.float64
+    torch.testing.assert_close(exact, F.log_softmax(logits.double(), dim=0))
+
+
+def test_log_softmax_exact_keeps_the_tiny_rest_of_a_sure_answer() -> None:
+    """float32 and even float64 log_softmax say 0 where the value is -1.2e-43."""
+    logits = torch.tensor([100.0, 0.0, 0.0, 0.0])
+    rest = 3 * math.exp(-100)  # the others' share: softmax[0] = 1 / (1 + rest)
+    assert float(F.log_softmax(logits.double(), dim=0)[0]) == 0.0  # rounded away
+    assert float(log_softmax_exact(logits)[0]) == pytest.approx(-math.log1p(rest), rel=1e-12)
+    assert float(log_softmax_exact(logits)[1]) == pytest.approx(-100 - math.log1p(rest))
+
+
+def test_the_formula_as_written_overflows_float32_where_log_softmax_does_not() -> None:
+    assert abs(FLOAT32_EXP_LIMIT - 88.7228) < 1e-4
+    assert torch.isinf(torch.exp(torch.tensor(FLOAT32_EXP_LIMIT + 0.01)))
+    small = torch.tensor(LESSON_LOGITS)
+    torch.testing.assert_close(naive_log_softmax(small), F.log_softmax(small, dim=0))
+    big = torch.tensor([100.0, 0.0, -100.0])
+    naive = naive_log_softmax(big)  # exp(100) = inf: inf / inf, x / inf
+    assert torch.isnan(naive[0]) and naive[1] == -math.inf and naive[2] == -math.inf
+    assert torch.isfinite(F.log_softmax(big, dim=0)).all()
 
 
 # --- cross_entropy_loss: log_softmax + nll_loss -----------------------------------------

@@ -4,13 +4,15 @@ Two modes, as in the lesson:
 - From probabilities: one slider per class (cat, dog, horse, or the ten digits), divided by
   their sum; a true class; the loss -log(y_hat[true]) large, on the -log(p) curve, and
   computed the lesson's three ways side by side.
-- From logits: ten raw scores; their softmax (bars), log_softmax and the loss.
+- From logits: ten raw scores (up to +-100, like the Draw tab's); their softmax (bars),
+  log_softmax, the loss, and what the formula as written gives in float32 (inf, nan).
 A switch shows the classic bug of applying softmax before `nn.CrossEntropyLoss`.
 
-Formatters (numbers -> Markdown) come first, then handlers that check their input, compute
-with `losses.py` and return a named view (tests call them without a server), then
-`build_cross_entropy_tab`: call it inside `with gr.Tab("Cross-entropy"):` in a `gr.Blocks`.
-Only the main event is public, as `api_name="cross_entropy"`.
+Handlers check their input (a value beyond a slider's range is clamped, with a note),
+compute with `losses.py`, format with `cross_entropy_tables.py` and return a named view
+(tests call them without a server); then `build_cross_entropy_tab`: call it inside
+`with gr.Tab("Cross-entropy"):` in a `gr.Blocks`. Only the main event is public, as
+`api_name="cross_entropy"`.
 """
 
 import functools
@@ -28,6 +30,23 @@ from mnist_demo import losses
 from mnist_demo.constants import CLASS_NAMES, NUM_CLASSES
 from mnist_demo.losses import ANIMAL_CLASSES, LESSON_EXAMPLES, LESSON_LOGITS
 from mnist_demo.plots import cross_entropy_curve
+from mnist_demo.ui import palette
+from mnist_demo.ui.cross_entropy_tables import (
+    BUG_LABEL,
+    EQUAL_LOGITS_NOTE,
+    FORMULAS_MARKDOWN,
+    INTRO_MARKDOWN,
+    LOGITS_OF_PROBABILITIES,
+    NLL_CODE,
+    ROUNDED_NOTE,
+    logits_table,
+    probability_loss_text,
+    softmax_bug_markdown,
+    stability_markdown,
+    three_ways_table,
+    vector_table,
+)
+from mnist_demo.ui.tables import loss_text
 
 # --- Settings -----------------------------------------------------------------------------
 ANIMALS = "animals"
@@ -42,128 +61,39 @@ DEFAULT_PROBABILITIES = {
     DIGITS: [round(float(p), 2) for p in losses.softmax(LESSON_LOGITS)],
 }
 PROBABILITY_STEP = 0.01
-LOGIT_MIN, LOGIT_MAX = -10.0, 10.0
+# The Draw tab shows logits up to about +-30; beyond 88.72, exp() overflows float32.
+LOGIT_MIN, LOGIT_MAX = -100.0, 100.0
 LOGIT_STEP = 0.0001  # fine enough to hold the lesson's four-decimal logits exactly
+BIG_LOGITS = [100.0 if d == 7 else -100.0 if d == 3 else 0.0 for d in range(NUM_CLASSES)]
+LOGIT_PRESETS = [
+    ("The lesson's ten logits", LESSON_LOGITS),
+    ("All logits 0 (no idea)", [0.0] * NUM_CLASSES),
+    ("Big logits: 100 for 7, -100 for 3", BIG_LOGITS),
+]
+SHIFT = 5.0  # "Add 5 to every logit": softmax does not change
 
 FIGURE_FORMAT = "webp"  # far smaller than png, and a classroom shares one wifi
 # While a slider is dragged, skip to its latest value; let nothing flicker over the outputs.
 QUIET = {"trigger_mode": "always_last", "show_progress": "hidden"}
 # Drawing the figure is the slow part: two at a time suit a 2-vCPU Space.
 FIGURE_EVENTS = QUIET | {"concurrency_limit": 2, "concurrency_id": "cross_entropy_figure"}
+# The handlers take the raw values: a typed value beyond a slider's range is clamped there
+# with a note (Gradio's own check would answer a red error and leave the old loss).
+RAW = {"preprocess": False}
 LATEX_DELIMITERS = [
     {"left": "$$", "right": "$$", "display": True},
     {"left": "$", "right": "$", "display": False},
 ]
-BUG_LABEL = "apply softmax before nn.CrossEntropyLoss (a common bug)"
 TRUE_LABEL = "True class (the label y is one-hot: 1 here, 0 elsewhere)"
+TRUE_KIND, OTHER_KIND = "true class", "other digits"
 BAR_STYLE = {  # the softmax bars: the true class stands out, the scale stays 0..1
-    "color_map": {"true class": "#f97316", "other": "#3b82f6"},
+    "color_map": {TRUE_KIND: palette.TRUE_CLASS, OTHER_KIND: palette.OTHER},
+    "colors_in_legend": [],  # the caption says it in words
     "y_lim": [0, 1],
     "title": "softmax(logits): probabilities that sum to 1",
+    "caption": "Dark green: the true class. Light blue: the other digits.",
     "show_label": False,
 }
-
-INTRO_MARKDOWN = r"""
-## Cross-entropy: how wrong is a prediction?
-Cross-entropy compares the label $p$ (the truth) with the prediction $q$ (the network's
-probabilities), using the natural log:
-
-$$H(p, q) = -\sum_i p(i)\,\log q(i)$$
-
-The label $y$ is one-hot (a 1 for the true class, 0 elsewhere), so every term but one is
-zero and the loss is simply $-\log \hat{y}_{\text{true}}$: perfect ($\hat{y}_{\text{true}} = 1$)
-costs $\log 1 = 0$, and the cost grows without bound as $\hat{y}_{\text{true}} \to 0$.
-"""
-THREE_WAYS_TABLE = """\
-| way | code | loss |
-| :-- | :-- | --: |
-| 1. by hand from probabilities (the lesson's function) | `-torch.sum(y * torch.log(y_hat + 1e-15))` | {by_hand} |
-| 2. negative log likelihood of log-probabilities | `F.nll_loss(torch.log(y_hat), target)` | {nll_loss} |
-| 3. nn.CrossEntropyLoss on logits whose softmax is ŷ | `nn.CrossEntropyLoss()(torch.log(y_hat), target)` | {cross_entropy_loss} |"""
-BUG_TABLE = """\
-|  | code | loss |
-| :-- | :-- | --: |
-| right | `nn.CrossEntropyLoss()(logits, target)` | **{right}** |
-| with the bug | `nn.CrossEntropyLoss()(F.softmax(logits, dim=1), target)` | **{wrong}** |"""
-BUG_EXPLANATION = (
-    "**Why it is wrong:** `nn.CrossEntropyLoss` applies log_softmax *itself*, so it expects "
-    "raw logits. Given probabilities, it takes the softmax of a softmax. Probabilities all "
-    "lie between 0 and 1, so their softmax is nearly uniform: with {n} classes the buggy loss "
-    "is stuck between {low:.2f} and {high:.2f} whatever the prediction. It never reaches 0 "
-    "for a perfect prediction, and training gets a weak, misleading signal. Use softmax only "
-    "to *show* probabilities; give the loss the logits."
-)
-BUG_HINT = f"Tick *{BUG_LABEL}* above to see what that bug does to this loss."
-LOGITS_OF_PROBABILITIES = "Here `logits = torch.log(y_hat)`: logits whose softmax is ŷ."
-NLL_CODE = "`F.nll_loss(F.log_softmax(logits, dim=1), labels)`"
-
-
-# --- Formatters: numbers -> Markdown ------------------------------------------------------
-def format_loss(value: float) -> str:
-    """A loss to 4 decimals; infinity as the symbol; never "-0.0000"."""
-    if math.isinf(value):
-        return "∞"
-    return f"{round(value, 4) + 0.0:.4f}"  # + 0.0 turns -0.0 into 0.0
-
-
-def markdown_table(header: list[str], rows: list[list[str | float]]) -> str:
-    """A Markdown table: row names left-aligned, numbers right-aligned (floats: 4 decimals)."""
-    rows = [[c if isinstance(c, str) else f"{c:.4f}" for c in row] for row in [header, *rows]]
-    rows.insert(1, [":--"] + ["--:"] * (len(header) - 1))
-    return "\n".join("| " + " | ".join(cells) + " |" for cells in rows)
-
-
-def probability_loss_text(name: str, p_true: float, loss: float, note: str) -> str:
-    """The loss, large, under its formula; then why it is finite at p = 0, or the lesson's note."""
-    lines = [f"Cross-entropy = -log(ŷ[{name}]) = -log({p_true:.4f}) =", f"# {format_loss(loss)}"]
-    if p_true == 0:
-        lines.append(
-            f"ŷ[{name}] = 0: the true loss -log(0) is **infinite**. The lesson's function adds "
-            f"ε = {losses.EPSILON:g} inside the log, which caps it at -log(1e-15) = "
-            f"{format_loss(loss)}."
-        )
-    elif note:
-        lines.append(f"*Lesson:* {note}")
-    return "\n\n".join(lines)
-
-
-def vector_table(names: list[str], values: list[float], y_hat: Tensor | None, y: Tensor) -> str:
-    """Sliders, normalised y_hat (None if all sliders are 0) and the one-hot y, by class."""
-    total = sum(values)
-    rows = [["sliders", *[f"{v:.2f}" for v in values], f"{total:.2f}"]]
-    how = "Each slider is normally **divided by their sum**; here the sum is 0."
-    if y_hat is not None:
-        how = (
-            "The sliders need not add up to 1: each is **divided by their sum** "
-            f"({total:.2f}), so the predicted probabilities ŷ do."
-        )
-        rows.append(["ŷ = slider ÷ sum", *y_hat.tolist(), "1.0000"])
-    y_cells = [f"**{v}**" if v else "0" for v in y.int().tolist()]
-    rows.append([f"y (one-hot, true = {names[int(y.argmax())]})", *y_cells, "1"])
-    return how + "\n\n" + markdown_table(["", *names, "sum"], rows)
-
-
-def three_ways_table(ways: losses.ThreeWays) -> str:
-    """The lesson's three ways to the loss side by side, and whether they agree."""
-    table = THREE_WAYS_TABLE.format(**{way: format_loss(v) for way, v in ways._asdict().items()})
-    verdict = "All three give the same number (to the 4 decimals shown)."
-    if math.isinf(ways.nll_loss):
-        verdict = (
-            "Ways 2 and 3 give ∞: -log(0) really is infinite. Way 1 adds ε = 1e-15 inside "
-            f"the log, so it gives -log(1e-15) = {format_loss(ways.by_hand)} instead: a large "
-            "but finite number, so a computation never breaks on inf or NaN."
-        )
-    return table + "\n\n" + verdict
-
-
-def logits_table(logits: Tensor, probabilities: Tensor, log_probabilities: Tensor) -> str:
-    """Logits, softmax and log_softmax, a column per digit, and each row's sum."""
-    rows = [
-        ["logit", *logits.tolist(), float(logits.sum())],
-        ["softmax", *probabilities.tolist(), f"**{float(probabilities.sum()):.2f}**"],
-        ["log_softmax", *log_probabilities.tolist(), f"**{float(log_probabilities.sum()):.4f}**"],
-    ]
-    return markdown_table(["digit", *CLASS_NAMES, "sum"], rows)
 
 
 # --- Handlers: check the input, compute with losses.py, format ----------------------------
@@ -181,41 +111,84 @@ class LogitsView(NamedTuple):
     """What the logits mode shows."""
 
     bars: pd.DataFrame  # softmax(logits) per digit, the true class in its own colour
-    table: str  # Markdown: logits, softmax, log_softmax and their sums
+    table: str  # Markdown: logits, softmax, log_softmax and their sums, a row per digit
     loss: str  # Markdown: the formula and the loss, large
+    stability: str  # Markdown: the loss by the formula as written in float32 (inf, nan)
     bug: str  # Markdown: right vs buggy loss, or a hint to tick the bug box
 
 
-def _check_true_class(true_class: int | str | None, num_classes: int) -> int:
+def _check_true_class(true_class: int | str | None, names: Sequence[str]) -> int:
     """The true class as an index 0..C-1 (API callers may send "7" or 7.0)."""
     try:
         index = int(float(true_class))
     except (TypeError, ValueError, OverflowError):  # None, "cat", inf, nan
         index = -1
-    if not 0 <= index < num_classes or index != float(true_class):
-        raise gr.Error(f"Choose a true class between 0 and {num_classes - 1}.")
+    if not 0 <= index < len(names) or index != float(true_class):
+        choices = ", ".join(f"{i} = {name}" for i, name in enumerate(names) if str(i) != name)
+        raise gr.Error(
+            f"Choose the true class by its number, 0 to {len(names) - 1}"
+            + (f" ({choices})." if choices else ".")
+        )
     return index
 
 
-def _lesson_note(class_set: str, y_hat: Tensor, true_class: int) -> str:
-    """The lesson's comment when the sliders show one of its worked examples."""
+def _number(value, name: str) -> float:
+    """A control's value as a float; an emptied box (None) counts as 0."""
+    if value is None or value == "":
+        return 0.0
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if math.isnan(number):
+        raise gr.Error(f"{name} must be a number, not {str(value)[:20]!r}.")
+    return number
+
+
+def clamp(values: Sequence, names: Sequence[str], low: float, high: float) -> tuple[list, list]:
+    """(the values as numbers within low..high, a note for each one that was moved there)."""
+    numbers, notes = [], []
+    for name, value in zip(names, values, strict=True):
+        number = _number(value, name)
+        inside = min(max(number, low), high)
+        if inside != number:
+            notes.append(
+                f"*Note:* {name} was {number:g}, outside its range {low:g} to {high:g}, "
+                f"so {inside:g} is used."
+            )
+        numbers.append(inside)
+    return numbers, notes
+
+
+def clamped_sliders(low: float, high: float) -> Callable[..., list]:
+    """The handler that moves sliders holding a typed value beyond low..high to the edge
+    (the others are left alone, so a slider being dragged never jumps back)."""
+
+    def updates(*values) -> list:
+        moved = []
+        for value in values:
+            try:
+                number = _number(value, "")
+            except gr.Error:
+                number = low  # junk from the API: the view has said so
+            inside = min(max(number, low), high)
+            moved.append(gr.update(value=inside) if inside != number else gr.skip())
+        return moved
+
+    return updates
+
+
+def _lesson_notes(class_set: str, values: list[float], y_hat: Tensor, true_class: int) -> list:
+    """The lesson's comment when the sliders show one of its worked examples; for the digits'
+    starting values, why their loss is not the From-logits one."""
+    if class_set == DIGITS and values == DEFAULT_PROBABILITIES[DIGITS]:
+        exact = float(losses.correct_loss(LESSON_LOGITS, true_class))
+        return [ROUNDED_NOTE.format(exact=exact)]
     for example in LESSON_EXAMPLES if class_set == ANIMALS else []:
         shown = torch.allclose(y_hat, torch.tensor(example.y_hat), atol=1e-6)
-        if shown and example.true_class == true_class:
-            return example.note
-    return ""
-
-
-def _softmax_bug(apply_bug: bool, logits: Tensor, true_class: int, where: str = "") -> str:
-    """The right and the buggy loss for these logits (C,) and why they differ; or a hint."""
-    if not apply_bug:
-        return BUG_HINT
-    wrong = format_loss(float(losses.double_softmax_loss(logits, true_class)))
-    right = format_loss(float(losses.correct_loss(logits, true_class)))
-    low, high = losses.double_softmax_range(len(logits))
-    explanation = BUG_EXPLANATION.format(n=len(logits), low=low, high=high)
-    parts = [where, BUG_TABLE.format(right=right, wrong=wrong), explanation]
-    return "\n\n".join(part for part in parts if part)
+        if shown and example.true_class == true_class and example.y_hat[true_class] > 0:
+            return [f"*Lesson:* {example.note}"]
+    return []
 
 
 def cross_entropy_view(
@@ -223,62 +196,69 @@ def cross_entropy_view(
 ) -> ProbabilityView:
     """Probabilities mode: sliders -> (loss, vectors, curve figure, three ways, bug).
 
-    Only the first 3 (animals) or 10 (digits) slider values are used; the hidden ones are ignored.
-    All sliders at 0 gives a clear message in place of a loss (0 / 0 cannot be normalised), never
-    an error.
+    Only the first 3 (animals) or 10 (digits) slider values are used; the hidden ones are
+    ignored. A value beyond 0..1 is clamped, with a note. All sliders at 0 gives a clear
+    message in place of a loss (0 / 0 cannot be normalised), never an error.
     """
     if class_set not in CLASS_NAMES_OF:
         raise gr.Error(f"Unknown set of classes {class_set!r}: choose {ANIMALS} or {DIGITS}.")
     names = CLASS_NAMES_OF[class_set]
-    true_class = _check_true_class(true_class, len(names))
+    true_class = _check_true_class(true_class, names)
     if len(slider_values) < len(names):
         raise gr.Error(f"Give {len(names)} slider values, one per class.")
-    values = [float(v or 0.0) for v in slider_values[: len(names)]]
+    labels = [f"P({name})" for name in names]
+    values, notes = clamp(slider_values[: len(names)], labels, 0.0, 1.0)
     y = losses.one_hot(true_class, len(names))  # (C,)
     try:
         y_hat = losses.normalise_probabilities(values)  # (C,), sums to 1
     except losses.AllZeroProbabilitiesError as err:
         return ProbabilityView(
-            loss=f"### No loss yet\n**{err}**",
+            loss="\n\n".join([f"### No loss yet\n**{err}**", *notes]),
             vectors=vector_table(names, values, None, y),
             curve=cross_entropy_curve(None),
             three_ways="The three ways need probabilities: move a slider above 0.",
             bug="",
         )
-    except ValueError as err:  # negative or NaN values sent through the API
-        raise gr.Error(str(err)) from err
     loss = float(losses.cross_entropy(y, y_hat))
     p_true = float(y_hat[true_class])
     logits = losses.logits_from_probabilities(y_hat)  # (C,), their softmax is y_hat
-    note = _lesson_note(class_set, y_hat, true_class)
+    notes = _lesson_notes(class_set, values, y_hat, true_class) + notes
+    ratio = (values[true_class], sum(values))
     return ProbabilityView(
-        loss=probability_loss_text(names[true_class], p_true, loss, note),
+        loss=probability_loss_text(names[true_class], ratio, p_true, loss, notes),
         vectors=vector_table(names, values, y_hat, y),
         curve=cross_entropy_curve(p_true, loss),
         three_ways=three_ways_table(losses.three_ways(y_hat, true_class)),
-        bug=_softmax_bug(apply_softmax_bug, logits, true_class, LOGITS_OF_PROBABILITIES),
+        bug=softmax_bug_markdown(apply_softmax_bug, logits, true_class, LOGITS_OF_PROBABILITIES),
     )
 
 
 def logits_view(true_class: int, apply_softmax_bug: bool, *logit_values: float) -> LogitsView:
-    """Logits mode: the true class, bug box and ten logits -> the view."""
-    true_class = _check_true_class(true_class, NUM_CLASSES)
+    """Logits mode: the true class, bug box and ten logits -> the view.
+
+    Logits beyond +-100 are clamped, with a note. The loss is computed the stable way
+    (log_softmax); the stability panel shows what the formula as written gives in float32.
+    """
+    true_class = _check_true_class(true_class, CLASS_NAMES)
     if len(logit_values) != NUM_CLASSES:
         raise gr.Error(f"Give {NUM_CLASSES} logits, one per digit.")
-    logits = torch.tensor([float(v or 0.0) for v in logit_values])  # (10,)
-    if not torch.isfinite(logits).all():
-        raise gr.Error("Every logit must be a finite number.")
+    labels = [f"logit for {digit}" for digit in CLASS_NAMES]
+    values, notes = clamp(logit_values, labels, LOGIT_MIN, LOGIT_MAX)
+    logits = torch.tensor(values)  # (10,) float32, as a network gives them
     probabilities = losses.softmax(logits)  # (10,), sums to 1
-    log_probabilities = losses.log_softmax(logits)  # (10,), exp() gives the probabilities
-    loss = float(losses.cross_entropy_loss(logits.unsqueeze(0), torch.tensor([true_class])))
+    # The loss from log_softmax in float64: the exact value, also when it is 1e-86.
+    loss = -float(losses.log_softmax_exact(logits)[true_class])
     formula = f"Cross-entropy = -log_softmax(logits)[{CLASS_NAMES[true_class]}] = {NLL_CODE} ="
     bars = pd.DataFrame({"digit": CLASS_NAMES, "probability": probabilities.tolist()})
-    bars["class"] = ["true class" if i == true_class else "other" for i in range(NUM_CLASSES)]
+    bars["class"] = [TRUE_KIND if i == true_class else OTHER_KIND for i in range(NUM_CLASSES)]
+    if len(set(values)) == 1:
+        notes.append(EQUAL_LOGITS_NOTE)
     return LogitsView(
         bars=bars,
-        table=logits_table(logits, probabilities, log_probabilities),
-        loss=f"{formula}\n\n# {format_loss(loss)}",
-        bug=_softmax_bug(apply_softmax_bug, logits, true_class),
+        table=logits_table(logits, true_class),
+        loss="\n\n".join([formula, f"# {loss_text(loss)}", *notes]),
+        stability=stability_markdown(logits, true_class, loss),
+        bug=softmax_bug_markdown(apply_softmax_bug, logits, true_class),
     )
 
 
@@ -321,6 +301,15 @@ def set_logits(values: list[float], true_class: int, apply_softmax_bug: bool) ->
     return Preset(list(values), logits_view(true_class, apply_softmax_bug, *values))
 
 
+def shift_logits(amount: float, true_class: int, apply_softmax_bug: bool, *values) -> Preset:
+    """Every logit moved by `amount`: the same probabilities and loss (past +-100 the
+    clamped logits differ, and the view says so)."""
+    numbers, _ = clamp(values, [f"logit for {d}" for d in CLASS_NAMES], LOGIT_MIN, LOGIT_MAX)
+    shifted = [value + amount for value in numbers]
+    sliders = [min(max(value, LOGIT_MIN), LOGIT_MAX) for value in shifted]
+    return Preset(sliders, logits_view(true_class, apply_softmax_bug, *shifted))
+
+
 # --- UI wiring ----------------------------------------------------------------------------
 def build_cross_entropy_tab() -> None:
     """Create the tab's components and events inside the current `gr.Tab` context."""
@@ -356,26 +345,28 @@ def _build_probabilities_mode(bug_box: gr.Checkbox) -> None:
                 gr.Slider(0, 1, value=v, step=PROBABILITY_STEP, label=f"P({n})", visible=i < shown)
                 for i, (n, v) in enumerate(zip(names, values, strict=True))
             ]
-            # Any value allowed: the choices change with the classes, and API callers may
-            # pick digit 7 without switching first. The handler checks the range.
+            # Only its choices can be picked; they change with the classes (the handler
+            # checks the range, as API callers may pick digit 7 without switching first).
             choices = [(n, i) for i, n in enumerate(ANIMAL_CLASSES)]
-            true_class = gr.Dropdown(choices, value=0, label=TRUE_LABEL, allow_custom_value=True)
+            true_class = gr.Radio(choices, value=0, label=TRUE_LABEL)
             gr.Markdown("**The lesson's examples** (true class cat, one click each)")
             with gr.Row():
                 example_btns = [gr.Button(example.label, size="sm") for example in LESSON_EXAMPLES]
         with gr.Column(scale=3):
-            loss_md = gr.Markdown(first.loss)
+            loss_md = gr.Markdown(first.loss, elem_id="ce-loss")
             curve_plot = gr.Plot(first.curve, format=FIGURE_FORMAT, show_label=False)
-    vectors_md = gr.Markdown(first.vectors)
+    vectors_md = gr.Markdown(first.vectors, elem_id="ce-vectors")
     gr.Markdown("### Three ways, same number")
-    three_ways_md = gr.Markdown(first.three_ways)
+    three_ways_md = gr.Markdown(first.three_ways, elem_id="ce-three-ways")
     gr.Markdown("### The nn.CrossEntropyLoss quirk")
-    bug_md = gr.Markdown(first.bug)
+    bug_md = gr.Markdown(first.bug, elem_id="ce-bug")
     view = [loss_md, vectors_md, curve_plot, three_ways_md, bug_md]  # also the API's outputs
     assert ProbabilityView._fields == ("loss", "vectors", "curve", "three_ways", "bug")
     triggers = [s.input for s in sliders] + [true_class.input, bug_box.input]
     inputs = [class_set, true_class, bug_box, *sliders]
-    gr.on(triggers, cross_entropy_view, inputs, view, api_name="cross_entropy", **FIGURE_EVENTS)
+    gr.on(
+        triggers, cross_entropy_view, inputs, view, api_name="cross_entropy", **RAW, **FIGURE_EVENTS
+    ).then(clamped_sliders(0.0, 1.0), sliders, sliders, api_visibility="private", **RAW, **QUIET)
     preset = {"sliders": sliders, "view": view, "true_class": true_class, "class_set": class_set}
     private = {"api_visibility": "private", **FIGURE_EVENTS}
     switch = functools.partial(_answer, preset, switch_classes)
@@ -394,24 +385,31 @@ def _build_logits_mode(bug_box: gr.Checkbox) -> None:
                 for d, v in zip(CLASS_NAMES, LESSON_LOGITS, strict=True)
             ]
             with gr.Row():
-                lesson_btn = gr.Button("The lesson's ten logits", size="sm")
-                zeros_btn = gr.Button("All logits 0 (no idea)", size="sm")
+                preset_btns = [gr.Button(label, size="sm") for label, _ in LOGIT_PRESETS]
+                shift_btn = gr.Button(f"Add {SHIFT:g} to every logit", size="sm")
         with gr.Column(scale=3):
             digits = [(n, i) for i, n in enumerate(CLASS_NAMES)]
             true_class = gr.Radio(digits, value=0, label="True class")
-            loss_md = gr.Markdown(first.loss)
+            loss_md = gr.Markdown(first.loss, elem_id="ce-logits-loss")
+            stability_md = gr.Markdown(first.stability, elem_id="ce-stability")
             bars = gr.BarPlot(first.bars, x="digit", y="probability", color="class", **BAR_STYLE)
-    gr.Markdown(
-        "softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ); log_softmax(x)ᵢ = xᵢ - log Σⱼ exp(xⱼ), "
-        "the numerically stable log of softmax."
-    )
-    table_md = gr.Markdown(first.table)
-    bug_md = gr.Markdown(first.bug)
-    view = [bars, table_md, loss_md, bug_md]
-    assert LogitsView._fields == ("bars", "table", "loss", "bug")  # the order of view
+    gr.Markdown(FORMULAS_MARKDOWN)
+    table_md = gr.Markdown(first.table, elem_id="ce-logits-table")
+    bug_md = gr.Markdown(first.bug, elem_id="ce-logits-bug")
+    view = [bars, table_md, loss_md, stability_md, bug_md]
+    assert LogitsView._fields == ("bars", "table", "loss", "stability", "bug")  # view's order
     triggers = [s.input for s in sliders] + [true_class.input, bug_box.input]
     private = {"api_visibility": "private", **QUIET}
-    gr.on(triggers, logits_view, [true_class, bug_box, *sliders], view, **private)
-    for btn, values in [(lesson_btn, LESSON_LOGITS), (zeros_btn, [0.0] * NUM_CLASSES)]:
-        preset = functools.partial(_answer, {"sliders": sliders, "view": view}, set_logits, values)
-        btn.click(preset, [true_class, bug_box], [*sliders, *view], **private)
+    gr.on(triggers, logits_view, [true_class, bug_box, *sliders], view, **RAW, **private).then(
+        clamped_sliders(LOGIT_MIN, LOGIT_MAX), sliders, sliders, **RAW, **private
+    )
+    answer = functools.partial(_answer, {"sliders": sliders, "view": view})
+    for btn, (_, values) in zip(preset_btns, LOGIT_PRESETS, strict=True):
+        btn.click(
+            functools.partial(answer, set_logits, values),
+            [true_class, bug_box],
+            [*sliders, *view],
+            **private,
+        )
+    shift = functools.partial(answer, shift_logits, SHIFT)
+    shift_btn.click(shift, [true_class, bug_box, *sliders], [*sliders, *view], **RAW, **private)

@@ -10,17 +10,18 @@ The plain functions come first (they are what the tests call); the Gradio wiring
 import base64
 import functools
 import inspect
+import math
 from collections.abc import Callable
 from io import BytesIO
 from typing import NamedTuple
 
 import gradio as gr
 import numpy as np
-import pandas as pd
 from PIL import Image
 
 from mnist_demo import model as model_module
 from mnist_demo.constants import CLASS_NAMES
+from mnist_demo.losses import log_softmax_exact
 from mnist_demo.model import MNISTClassifier, count_parameters
 from mnist_demo.predict import Prediction, predict
 from mnist_demo.preprocess import EmptyCanvasError
@@ -37,7 +38,13 @@ from mnist_demo.ui.lesson_panels import (
     why_html,
 )
 from mnist_demo.ui.mnist_sample import SampleView, show_mnist_digit
+from mnist_demo.ui.palette import OTHER, TOP_GUESS
 from mnist_demo.ui.strokes import StrokeHandler
+from mnist_demo.ui.tables import (
+    log_probability_text,
+    logit_text,
+    probability_text,
+)
 
 __all__ = ["CANVAS_SIZE", "PAD_ID", "build_draw_tab", "classify_drawing"]
 
@@ -52,6 +59,23 @@ EMPTY_MESSAGE = "### ✏️ Draw a digit (0-9) on the canvas\nThe network's answ
 BAR_DATATYPES = {"digit": "nominal", "probability": "quantitative", "kind": "nominal"}
 BAR_COLUMNS = list(BAR_DATATYPES)
 NUMBER_COLUMNS = ["digit", "logit", "softmax", "log_softmax"]
+TOP_KIND, OTHER_KIND = "top guess", "other digits"
+BAR_CAPTION = "Dark orange: the top guess, the answer above. Light blue: the other digits."
+# Every cell a little smaller than Gradio's 14 px (its table is monospaced): four columns
+# of numbers then fit a 390 px phone, each on one line. The top guess's row in bold.
+CELL_STYLE = "font-size: 12px"
+TOP_ROW_STYLE = f"{CELL_STYLE}; font-weight: bold"
+TOP_MARK = "◀ top"
+ZWSP = "\u200b"  # a zero-width space: where a word may break
+# Fixed widths, so the columns stay put from stroke to stroke.
+NUMBER_WIDTHS = ["20%", "24%", "28%", "28%"]
+
+
+def bar_label_value(p: float) -> float:
+    """A probability for the bar chart (whose labels screen readers read out): 4 significant
+    digits, and never rounded up to 1 (0.9999976 stays 0.9999)."""
+    rounded = float(f"{p:.4g}")
+    return rounded if rounded < 1 or p >= 1 else math.floor(p * 10_000) / 10_000
 
 
 def bar_data(probabilities: list[float] | None) -> dict:
@@ -68,32 +92,43 @@ def bar_data(probabilities: list[float] | None) -> dict:
     probabilities = probabilities or [0.0] * len(CLASS_NAMES)
     top = int(np.argmax(probabilities))
     rows = [
-        [digit, probability, "top guess" if i == top else "other digits"]
-        for i, (digit, probability) in enumerate(zip(CLASS_NAMES, probabilities, strict=True))
+        [digit, bar_label_value(p), TOP_KIND if i == top else OTHER_KIND]
+        for i, (digit, p) in enumerate(zip(CLASS_NAMES, probabilities, strict=True))
     ]
     return {"columns": BAR_COLUMNS, "data": rows, "datatypes": BAR_DATATYPES, "mark": "bar"}
 
 
-def significant(values: list[float], digits: int = 3) -> list[float]:
-    """Each value rounded to `digits` significant digits: 9.3e-11 stays 9.3e-11, not 0."""
-    return [float(f"{value:.{digits}g}") for value in values]
-
-
-def numbers_table(prediction: Prediction | None) -> pd.DataFrame:
+def numbers_table(prediction: Prediction | None) -> dict:
     """The lesson's three views of the same output: logits, softmax and log_softmax.
 
-    Tiny probabilities are shown as they are (e.g. 9.3e-11), not rounded to 0. A pandas
-    DataFrame (for any other value, gr.Dataframe's postprocess looks for polars on disk).
+    Text in one format per column (ui/tables.py): a tiny probability shows as 6.6e-14 and a
+    sure one as 0.9999976, never as 0 or 1. The column sums are in the headers (the table
+    keeps one row per digit). The top guess's row is shown bold and marked "◀ top";
+    its data (what API callers read) is the digit alone. The table in the form
+    gr.Dataframe's postprocess takes as it is: a dict with the Styler-like metadata.
     """
     if prediction is None:
-        return pd.DataFrame(columns=NUMBER_COLUMNS)
-    columns = (
-        CLASS_NAMES,
-        np.round(prediction.logits.double().numpy(), 3),
-        significant(prediction.probabilities.tolist()),
-        np.round(prediction.log_probabilities.double().numpy(), 3),
-    )
-    return pd.DataFrame(dict(zip(NUMBER_COLUMNS, columns, strict=True)))
+        return {"headers": NUMBER_COLUMNS, "data": []}
+    log_p = log_softmax_exact(prediction.logits).tolist()  # (10,) float64, exact near 0
+    top = prediction.digit
+    data = [
+        [str(digit), logit_text(z), probability_text(v), log_probability_text(v)]
+        for digit, (z, v) in enumerate(zip(prediction.logits.tolist(), log_p, strict=True))
+    ]
+    shown = [row[:] for row in data]
+    shown[top][0] = f"{top} {TOP_MARK}"
+    styling = [[TOP_ROW_STYLE if d == top else CELL_STYLE] * len(row) for d, row in enumerate(data)]
+    headers = [
+        "digit",
+        "logit",
+        f"softmax (sum {math.fsum(math.exp(v) for v in log_p):.4f})",
+        f"log_{ZWSP}softmax (sum {math.fsum(log_p):.2f})",  # may break after log_, on a phone
+    ]
+    return {
+        "headers": headers,
+        "data": data,
+        "metadata": {"display_value": shown, "styling": styling},
+    }
 
 
 def seen_html(image28: np.ndarray | None) -> str:
@@ -117,10 +152,19 @@ def seen_html(image28: np.ndarray | None) -> str:
 
 
 def headline(prediction: Prediction) -> str:
+    log_p = float(log_softmax_exact(prediction.logits)[prediction.digit])  # exact: never 0
     return (
-        f"## The network says **{prediction.digit}** ({prediction.confidence:.0%} sure)\n"
+        f"## The network says **{prediction.digit}** ({sure_text(log_p)} sure)\n"
         f"Softmax always sums to 1, even for a scribble: a high percentage is not proof."
     )
+
+
+def sure_text(log_p: float) -> str:
+    """A percentage from a log-probability that never says 100% for less: "over 99.9%"."""
+    p = math.exp(log_p)
+    if log_p < 0 and f"{p:.0%}" == "100%":
+        return "over 99.9%" if p > 0.999 else "over 99%"
+    return f"{p:.0%}"
 
 
 class DrawView(NamedTuple):
@@ -129,7 +173,7 @@ class DrawView(NamedTuple):
     answer: str  # the headline (Markdown)
     bars: dict  # the softmax bar chart
     seen: str  # the 28x28 input (HTML)
-    numbers: pd.DataFrame  # logits, softmax, log_softmax
+    numbers: dict  # logits, softmax, log_softmax (gr.Dataframe data and metadata)
     meant: str  # this drawing's loss for the digit the student meant (Markdown)
     curve: str  # that loss on the -log(p) curve (HTML)
     why: str  # each pixel's part in the logits (HTML)
@@ -258,7 +302,12 @@ def build_draw_tab(session: gr.State) -> DrawTab:
         "concurrency_limit": 8,
         "concurrency_id": "predict",
     }
-    pad.change(**stroke, api_name="predict")
+    # The browser's strokes go to a private event, and API callers to /predict, the same
+    # answer with no trigger on the page. A public event with a gr.State input makes
+    # Gradio's browser client warn "Too many arguments provided for the endpoint." on
+    # every stroke (it sends the State's value too; the API lists no State parameter).
+    pad.change(**stroke, api_visibility="private")
+    gr.on([], **stroke, api_name="predict")
     meant.input(choose_meant, [meant, session], api_visibility="private").then(
         **stroke, api_visibility="private"
     )
@@ -270,7 +319,7 @@ def build_draw_tab(session: gr.State) -> DrawTab:
         ).then(**stroke, api_visibility="private")
 
     for accordion, name in ((why_panel, "why"), (inside_panel, "inside")):
-        accordion.expand(show_panel(name, True), [session]).then(**stroke)
+        accordion.expand(show_panel(name, True), [session]).then(**stroke, api_visibility="private")
         accordion.collapse(show_panel(name, False), [session])
     inside_panel.expand(model_templates, [session], [templates])
     wire_learn(learn_controls, pad, meant, session, answer_again)
@@ -313,9 +362,11 @@ def _drawing_row() -> tuple:
 
 def _lesson_panels(view: DrawView) -> tuple:
     """The lesson walked on the drawing: its loss, learning from it, why, and inside."""
-    with gr.Row():
-        meant_md = gr.Markdown(view.meant, elem_id="draw-meant")
-        curve = gr.HTML(view.curve, elem_id="draw-curve")
+    with gr.Row():  # side by side where there is room; on a phone one above the other
+        with gr.Column(min_width=300):
+            meant_md = gr.Markdown(view.meant, elem_id="draw-meant")
+        with gr.Column(min_width=300):
+            curve = gr.HTML(view.curve, elem_id="draw-curve")
     with gr.Accordion("Learn from this drawing", open=True):
         learn_controls = build_learn_controls()
     with gr.Accordion("Why this answer? Each pixel's part in the logit", open=False) as why_panel:
@@ -331,6 +382,9 @@ def _numbers_and_code() -> gr.Dataframe:
         numbers_table(None),
         label="logits vs softmax vs log_softmax (the lesson's three views of one output)",
         interactive=False,
+        wrap=True,
+        column_widths=NUMBER_WIDTHS,
+        max_height=800,  # all ten rows, no scrolling inside the table
         elem_id="draw-numbers",
     )
     with gr.Accordion("The network (mnist_demo/model.py)", open=False):
@@ -344,8 +398,9 @@ def _bar_plot() -> gr.BarPlot:
         x="digit",
         y="probability",
         color="kind",
-        color_map={"top guess": "#e4572e", "other digits": "#4c78a8"},
-        colors_in_legend=[],  # no legend (it showed only its title, "kind")
+        color_map={TOP_KIND: TOP_GUESS, OTHER_KIND: OTHER},
+        colors_in_legend=[],  # no legend (it showed only its title, "kind"): the caption
+        caption=BAR_CAPTION,
         y_lim=[0, 1],
         sort="x",
         label="softmax(logits): the probability of each digit",

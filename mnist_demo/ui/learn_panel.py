@@ -16,6 +16,7 @@ from mnist_demo.evaluate import evaluate
 from mnist_demo.learn import LearnResult, learn_from_drawing
 from mnist_demo.preprocess import EmptyCanvasError, to_model_input
 from mnist_demo.ui.lesson_panels import accuracy_text, draw_model, meant_digit
+from mnist_demo.ui.palette import BEFORE, OTHER, TRUE_CLASS, swatch
 
 OPTIMIZER_CHOICES = [("Adam", "adam"), ("SGD", "sgd")]
 DEFAULT_LR = 1e-3  # the lesson's Adam learning rate
@@ -113,9 +114,9 @@ def before_after_bars(result: LearnResult, digit: int, width: int = 320) -> str:
         zip(result.probabilities_before.tolist(), result.probabilities_after.tolist(), strict=True)
     ):
         x = i * slot + slot * 0.15
-        colour = "#e4572e" if i == digit else "#4c78a8"
+        colour = TRUE_CLASS if i == digit else OTHER
         for offset, p, style in (
-            (0, p_before, 'fill="#9ca3af" opacity="0.45"'),
+            (0, p_before, f'fill="{BEFORE}" opacity="0.6"'),
             (0.35, p_after, f'fill="{colour}"'),
         ):
             bar = p * (base - 10)
@@ -133,7 +134,9 @@ def before_after_bars(result: LearnResult, digit: int, width: int = 320) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'role="img" aria-label="{label}">{"".join(shapes)}</svg>'
-        f'<p style="margin:0;font-size:0.85em">grey: before · colour: after</p>'
+        f'<p style="margin:0;font-size:0.85em">{swatch(BEFORE, "before")} · after: '
+        f"{swatch(TRUE_CLASS, f'{digit}, the digit you meant')}, "
+        f"{swatch(OTHER, 'the other digits')}</p>"
     )
 
 
@@ -142,13 +145,15 @@ def wire_learn(controls: LearnControls, pad, meant, session, answer_again) -> No
     inputs = [pad, meant, controls.optimizer, controls.lr, session]
     outputs = [controls.result, controls.bars]
     for button, steps in ((controls.one_step_btn, 1), (controls.ten_steps_btn, 10)):
-        event = button.click(
-            functools.partial(learn, steps=steps),
-            inputs=inputs,
-            outputs=outputs,
-            api_name="learn" if steps == 1 else "learn_10",
-            concurrency_limit=2,
-            concurrency_id="learn",
-        )
-        answer_again(event)
+        event = {
+            "fn": functools.partial(learn, steps=steps),
+            "inputs": inputs,
+            "outputs": outputs,
+            "concurrency_limit": 2,
+            "concurrency_id": "learn",
+        }
+        # The page's buttons privately, API callers through an event with no trigger: a
+        # public event with a State input makes the browser warn (see build_draw_tab).
+        answer_again(button.click(**event, api_visibility="private"))
+        gr.on([], **event, api_name="learn" if steps == 1 else "learn_10")
     answer_again(controls.reset_btn.click(reset, [session], outputs, api_name="reset_draw_model"))

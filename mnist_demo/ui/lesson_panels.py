@@ -17,9 +17,11 @@ from torch import nn
 
 from mnist_demo import explain, pictures
 from mnist_demo.constants import CLASS_NAMES, EVAL_SIZE, MNIST_MEAN, MNIST_STD
-from mnist_demo.losses import EPSILON, three_ways_from_logits
+from mnist_demo.losses import EPSILON, log_softmax_exact, three_ways_from_logits
 from mnist_demo.predict import Prediction, shipped_model, shipped_test_accuracy
 from mnist_demo.preprocess import image_to_tensor
+from mnist_demo.ui.palette import swatch
+from mnist_demo.ui.tables import code, html_table, loss_text, named_code, probability_text
 
 MAP_SCALE = 6  # 28x28 maps shown 168x168, like the network's input
 GRID_SCALE = 12  # one hidden unit: a 12x12 cell
@@ -93,16 +95,17 @@ def meant_markdown(prediction: Prediction | None, meant: int | None) -> str:
         return NOTHING_DRAWN
     if meant is None:
         return CHOOSE_DIGIT
-    p = float(prediction.probabilities[meant])
-    loss = -float(prediction.log_probabilities[meant])  # log_softmax: exact even for tiny p
+    log_p = float(log_softmax_exact(prediction.logits)[meant])  # exact even for tiny p
     ways = three_ways_from_logits(prediction.logits, meant)
+    rows = [
+        [named_code("by hand", f"-sum(y * log(y_hat + {EPSILON:g}))"), loss_text(ways.by_hand)],
+        [code(f"F.nll_loss(F.log_softmax(logits), {meant})"), loss_text(ways.nll_loss)],
+        [code(f"nn.CrossEntropyLoss()(logits, {meant})"), loss_text(ways.cross_entropy_loss)],
+    ]
     return (
-        f"### You meant {meant}: the loss is {loss:.2f}\n"
-        f"`-log(softmax(logits)[{meant}]) = -log({p:.3g}) = {loss:.2f}`\n\n"
-        f"| the lesson's way | loss |\n|---|---|\n"
-        f"| by hand, `-sum(y * log(y_hat + {EPSILON:g}))` | {ways.by_hand:.4f} |\n"
-        f"| `F.nll_loss(F.log_softmax(logits), {meant})` | {ways.nll_loss:.4f} |\n"
-        f"| `nn.CrossEntropyLoss()(logits, {meant})` | {ways.cross_entropy_loss:.4f} |\n"
+        f"### You meant {meant}: the loss is {loss_text(-log_p)}\n"
+        f"`-log(softmax(logits)[{meant}]) = -log({probability_text(log_p)}) = "
+        f"{loss_text(-log_p)}`\n\n" + html_table(["the lesson's way", "loss"], rows)
     )
 
 
@@ -133,9 +136,8 @@ def why_html(prediction: Prediction | None, model: nn.Module, meant: int | None)
     return (
         f'<div class="why-maps" style="display:flex;flex-wrap:wrap;gap:1rem">{figures}</div>'
         f'<p style="margin:0.4rem 0">{legend}<br>'
-        f'<span style="color:{pictures.AWAY_COLOR}">■ pushes away from the digit</span> '
-        f"(−{limit:.2f}) · white: no part · "
-        f'<span style="color:{pictures.TOWARDS_COLOR}">■ pushes towards it</span> (+{limit:.2f})'
+        f"{swatch(pictures.AWAY_COLOR, 'pushes away from the digit')} (−{limit:.2f}) · "
+        f"white: no part · {swatch(pictures.TOWARDS_COLOR, 'pushes towards it')} (+{limit:.2f})"
         f"</p><p>{BACKGROUND_NOTE}</p>"
     )
 
