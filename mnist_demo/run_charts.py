@@ -153,15 +153,18 @@ def _axes(xy, x_max, x_step, y_range, y_title, guide, y_format) -> str:
 
 def _end_labels(ends: list[tuple[float, RunCurves]]) -> list[str]:
     """Each run's number just right of its line's end, nudged apart so none overlap."""
-    labels, last_y = [], -math.inf
-    for y, run in sorted(ends, key=lambda end: end[0]):
-        y = max(y, last_y + FONT_SIZE)
-        last_y = y
-        labels.append(
-            f'<text class="run-number" x="{WIDTH - RIGHT + 4}" y="{y:.1f}" dy="0.35em" '
-            f'fill="{run.color}" font-weight="bold">{html.escape(run.number)}</text>'
-        )
-    return labels
+    ends = sorted(ends, key=lambda end: end[0])
+    ys, last_y = [], -math.inf
+    for y, _ in ends:
+        last_y = max(y, last_y + FONT_SIZE)
+        ys.append(last_y)
+    lowest = HEIGHT - BOTTOM - FONT_SIZE / 2  # above the step ticks
+    shift = max(0.0, ys[-1] - lowest) if ys else 0.0
+    return [
+        f'<text class="run-number" x="{WIDTH - RIGHT + 4}" y="{y - shift:.1f}" dy="0.35em" '
+        f'fill="{run.color}" font-weight="bold">{html.escape(run.number)}</text>'
+        for y, (_, run) in zip(ys, ends, strict=True)
+    ]
 
 
 def legend_html(runs: list[RunCurves], with_test: bool = True) -> str:

@@ -458,6 +458,35 @@ def test_train_status_and_loss_chart_fit_one_screen_with_the_button(new_page, sc
     expect(page.locator(TRAIN_STATUS)).to_contain_text("Stopped by you", timeout=10_000)
 
 
+def test_a_fair_comparison_trains_three_runs_side_by_side(new_page):
+    """Issue 14 (review M6): one press trains each optimizer at a rate that suits it; the
+    charts overlay the three and the table puts them side by side."""
+    page = new_page(viewport=LAPTOP)
+    open_train(page)
+    page.get_by_label("Fair comparison: each optimizer at a rate that suits it").check()
+    set_run(page, steps=300, train_images=60000)
+    page.get_by_role("button", name="Train", exact=True).click()
+    rows = page.locator("#train-runs tbody tr")
+    expect(rows).to_have_count(3, timeout=90_000)
+    expect(page.locator(TRAIN_STATUS)).to_contain_text("Trained 300 steps", timeout=90_000)
+    expect(page.locator("#train-btn")).to_be_enabled()
+    table = page.locator("#train-runs").inner_text()
+    for optimizer, lr in (("Adam", "0.001"), ("SGD", "0.1"), ("SGD+momentum", "0.01")):
+        assert re.search(rf"{re.escape(optimizer)}\s+{lr}\s+300", table), table
+    accuracies = [float(a) for a in re.findall(r"([\d.]+)%", table)]
+    assert len(accuracies) == 3 and min(accuracies) > 80  # all three learn
+    expect(page.locator("#train-loss polyline.run-line.train")).to_have_count(3)
+    expect(page.locator("#train-loss polyline.run-line.test")).to_have_count(3)
+    # Every test-loss line falls: its first point is higher on the chart than its last.
+    falls = page.locator("#train-loss polyline.run-line.test").evaluate_all(
+        """lines => lines.map(line => {
+             const ys = line.getAttribute('points').trim().split(' ').map(p => +p.split(',')[1]);
+             return ys[0] < ys[ys.length - 1]; })"""
+    )
+    assert falls == [True, True, True]
+    save_screenshot(page, "train-comparison-laptop")
+
+
 def test_a_queued_student_sees_the_runs_ahead_counting_down(new_page):
     """Review M4: a second student's press is taken at once and says, near the button, how
     many runs are ahead and about how long they take."""

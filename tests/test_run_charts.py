@@ -65,3 +65,13 @@ def test_a_run_at_step_zero_and_no_runs_draw_empty_axes():
     starting = RunCurves("#1", "#4c78a8", [], [0], [2.3], [0.1])
     assert 'class="run-line test"' in loss_chart([starting])
     assert "run-line" not in loss_chart([]) and "<svg" in accuracy_chart([])
+
+
+def test_run_numbers_never_overlap_each_other_or_the_step_ticks():
+    runs = [RunCurves(f"#{i}", "#4c78a8", [2.3, 0.01]) for i in range(1, 5)]
+    ys = [
+        float(y)
+        for y in re.findall(r'class="run-number" x="[\d.]+" y="([\d.]+)"', loss_chart(runs))
+    ]
+    assert len(ys) == 4 and all(b - a >= 15 - 1e-6 for a, b in zip(ys, ys[1:], strict=False))
+    assert max(ys) <= HEIGHT - 46  # above the tick labels

@@ -75,3 +75,16 @@ def test_a_run_with_the_same_settings_as_an_earlier_one_says_its_curve_is_the_sa
     labels = [curves.label for curves in session_curves(session)]
     assert labels[0] == first.legend and labels[1] == other.legend
     assert labels[2] == f"{again.legend} (= #1: same curve)"
+
+
+def test_the_charts_get_each_curve_where_it_belongs():
+    """Regression: the held-out accuracy was drawn as the test loss (and the loss as the
+    accuracy): the dashed line rose from 0.1 to 0.9 while the training loss fell."""
+    session = StudentSession()
+    record = new_run_in(session, 1e-3)
+    record.add_losses([2.3, 1.0])
+    record.add_evaluation(0, 2.31, 0.1)
+    record.add_evaluation(2, 0.9, 0.7)
+    (curves,) = session_curves(session)
+    assert curves.losses == [2.3, 1.0] and curves.eval_steps == [0, 2]
+    assert curves.eval_losses == [2.31, 0.9] and curves.eval_accuracies == [0.1, 0.7]

@@ -62,7 +62,15 @@ def run_curves(record: RunRecord, earlier: list[RunRecord] = ()) -> RunCurves:
     same seed: the same curve) says so, or its line would hide the other's without a word."""
     twin = next((other for other in earlier if other.config == record.config), None)
     label = record.legend if twin is None else f"{record.legend} (= #{twin.run_id}: same curve)"
-    return RunCurves(label, record.color, *record.curves())
+    curves = record.curves()
+    return RunCurves(
+        label,
+        record.color,
+        losses=curves.losses,
+        eval_steps=curves.eval_steps,
+        eval_losses=curves.eval_losses,
+        eval_accuracies=curves.eval_accuracies,
+    )
 
 
 def session_curves(session: StudentSession) -> list[RunCurves]:
