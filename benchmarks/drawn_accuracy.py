@@ -18,8 +18,12 @@ brush changes between the columns. Two families of paths:
 Each path is drawn from 25% to 95% of the pad's height (the pen's path; the ink is one
 stroke width taller), anywhere on the pad. "before" is the recipe without the stroke step
 (`preprocess_stages(..., even_stroke_width=False)`, the preprocessing of main before it);
-"after" is the public API `predict_probabilities`. Then the 10,000 MNIST test images through
-both. Prints accuracies; asserts nothing.
+"after" is the public API `predict_probabilities`. Then the preprocessing's time per drawing
+without and with the stroke step, and the 10,000 MNIST test images through both (and with
+the stroke step forced on them: the app leaves digits of MNIST's size alone). Prints
+accuracies and medians; asserts nothing.
+
+    python benchmarks/drawn_accuracy.py --mnist-widths 5000   # MNIST's stroke proportions
 """
 
 import argparse
@@ -28,6 +32,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from statistics import median
 
 import numpy as np
 
@@ -192,6 +197,21 @@ def _share(rows, column: int) -> str:
     return f"{np.mean([r[column] for r in rows]) if rows else np.nan:>6.1%}"
 
 
+def stroke_step_cost(paths, radii: list[int], count: int = 200) -> None:
+    """Median milliseconds of the preprocessing per drawing, without and with the stroke
+    step, taken in turns on the same drawings."""
+    print("preprocessing per drawing, median ms (without -> with the stroke step):")
+    for radius in (radii[0], radii[len(radii) // 2], radii[-1]):
+        times = {False: [], True: []}
+        for *_, strokes, _ in paths[:: max(1, len(paths) // count)]:
+            layer = render_strokes(strokes, CANVAS, radius, supersample=2)
+            for even in (False, True):
+                start = time.perf_counter()
+                preprocess_stages(layer, even_stroke_width=even)
+                times[even].append((time.perf_counter() - start) * 1000)
+        print(f"  brush {radius:>2}: {median(times[False]):.2f} -> {median(times[True]):.2f}")
+
+
 def mnist_test_accuracy() -> None:
     """The 10,000 test images: before, after (the public API), and with the stroke step
     forced on them too (the app leaves digits of MNIST's size as they are)."""
@@ -251,7 +271,9 @@ def main() -> None:
         mnist_widths(args.mnist_widths)
         return
     start = time.perf_counter()
-    drawn_accuracy(drawn_test_set(args.per_digit), brush_radii())
+    paths = drawn_test_set(args.per_digit)
+    drawn_accuracy(paths, brush_radii())
+    stroke_step_cost(paths, brush_radii())
     if not args.skip_mnist:
         mnist_test_accuracy()
     print(f"\n({time.perf_counter() - start:.0f} s)")
