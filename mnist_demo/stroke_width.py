@@ -151,10 +151,10 @@ def even_strokes(cropped: np.ndarray, smallest: int = IMAGE_SIZE) -> EvenStrokes
         return EvenStrokes(cropped, drawn / factor, ratio, ratio)
     # The bounding box is the pen's path plus one stroke width: keep the path, and give it
     # the width w that makes w / (path + w) MNIST's proportion.
-    drawn = min(drawn, MAX_MEASURED_RATIO * WORK_SIZE)  # a blob: thin it as a bold stroke
-    path = WORK_SIZE - drawn
+    stroke = min(drawn, MAX_MEASURED_RATIO * WORK_SIZE)  # a blob: thin it as a bold stroke
+    path = WORK_SIZE - stroke
     wanted = MNIST_WIDTH_RATIO * path / (1 - MNIST_WIDTH_RATIO)
-    shift = (drawn - wanted) / 2  # > 0: the edge moves in (thinner); < 0: out (bolder)
+    shift = (stroke - wanted) / 2  # > 0: the edge moves in (thinner); < 0: out (bolder)
     if shift < 0:  # the paper's depth too: how far outside the strokes it is
         depth = np.where(mask, depth, 0.5 - distance_to(mask, limit=1 - shift))
     redrawn = np.clip(depth - shift + 0.5, 0.0, 1.0)  # an anti-aliased edge, 1 px wide

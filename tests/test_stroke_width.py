@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mnist_demo.predict import predict
-from mnist_demo.stroke_width import distance_to, even_strokes, stroke_width
+from mnist_demo.stroke_width import MAX_MEASURED_RATIO, distance_to, even_strokes, stroke_width
 
 from drawings import render_strokes, stroke_points
 
@@ -69,3 +69,14 @@ def test_small_bold_digits_are_no_longer_read_as_8_or_9(digit):
     and 4 as 9 (issue 16)."""
     strokes = stroke_points(digit, (170, 170, 240, 262))
     assert predict(render_strokes(strokes, brush_radius=24, supersample=2)).digit == digit
+
+
+def test_a_blob_is_measured_as_drawn_but_thinned_no_more_than_a_bold_stroke():
+    """A filled disc: its 'stroke' is as wide as the disc; thinning it by all of that would
+    leave a dot, so it is thinned as the boldest stroke would be."""
+    disc = render_strokes([[(140, 140)]], brush_radius=60, supersample=2)[:, :, 3] / 255
+    rows, cols = np.nonzero(disc > 0.15)
+    strokes = even_strokes(disc[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1])
+    assert strokes.ratio > MAX_MEASURED_RATIO and strokes.changed
+    assert strokes.width == pytest.approx(120, abs=3)
+    assert (strokes.ink > 0.5).any()
