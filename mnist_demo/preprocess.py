@@ -4,10 +4,13 @@ MNIST digits were scaled so their longer side fits a 20x20 box (keeping the aspe
 anti-aliased), pasted into a 28x28 image and shifted so their centre of mass sits in the
 middle. A drawing has to go through the same steps, or the network sees something it never
 saw in training (a digit drawn small in a corner scores near chance if you just resize the
-whole canvas). The steps:
+whole canvas). And MNIST's pens drew strokes about an eighth as wide as the digit: a bold
+brush on a small digit makes a blob that scaling keeps a blob, so the strokes are redrawn
+at MNIST's width first. The steps:
 
     canvas (H, W, 4)  -> ink in 0..1 (H, W)         from the alpha channel, or brightness
                       -> crop to the ink's bounding box
+                      -> strokes thinned or thickened to MNIST's width   (stroke_width.py)
                       -> scale the longer side to 20 px
                       -> paste into 28x28, centre of mass in the middle
                       -> normalise with MNIST's mean and std -> tensor (1, 1, 28, 28)
@@ -28,6 +31,7 @@ from PIL import Image
 
 from mnist_demo.constants import DIGIT_BOX, IMAGE_SIZE
 from mnist_demo.data import normalize
+from mnist_demo.stroke_width import EvenStrokes, even_strokes
 
 # Ink fainter than this (0..1) is treated as paper: it does not count for the bounding box
 # and a canvas with nothing stronger is empty.
@@ -55,6 +59,7 @@ class Stages:
     ink: np.ndarray  # (H, W) 0..1, the whole canvas
     box: tuple[int, int, int, int]  # (top, bottom, left, right) of the ink, bottom/right exclusive
     cropped: np.ndarray  # (h, w) the ink inside its bounding box
+    strokes: EvenStrokes  # .ink: the crop with MNIST-wide strokes; .width: as drawn (px)
     scaled: np.ndarray  # (<=20, <=20) longer side scaled to 20 px
     image: np.ndarray  # (28, 28) 0..1, what the network sees (before normalising)
 
@@ -75,14 +80,26 @@ def to_mnist_image(image) -> np.ndarray:
     return preprocess_stages(image).image
 
 
-def preprocess_stages(image) -> Stages:
-    """Run the whole recipe and keep every intermediate picture."""
+def preprocess_stages(image, even_stroke_width: bool = True) -> Stages:
+    """Run the whole recipe and keep every intermediate picture.
+
+    even_stroke_width=False skips the stroke step (the strokes stay as drawn), to show
+    what it changes.
+    """
     ink = ink_of(image)
     box = bounding_box(ink)
     top, bottom, left, right = box
     cropped = ink[top:bottom, left:right]
-    scaled = scale_to_box(cropped, DIGIT_BOX)
-    return Stages(ink=ink, box=box, cropped=cropped, scaled=scaled, image=paste_centered(scaled))
+    strokes = even_strokes(cropped) if even_stroke_width else EvenStrokes.as_drawn(cropped)
+    scaled = scale_to_box(strokes.ink, DIGIT_BOX)
+    return Stages(
+        ink=ink,
+        box=box,
+        cropped=cropped,
+        strokes=strokes,
+        scaled=scaled,
+        image=paste_centered(scaled),
+    )
 
 
 def ink_of(image) -> np.ndarray:

@@ -11,12 +11,38 @@ from io import BytesIO
 import numpy as np
 from PIL import Image, ImageDraw
 
-# Each digit: a list of strokes; each stroke a list of (x, y) points, 0..1 in its box.
+# Each digit: a list of strokes; each stroke a list of (x, y) points, 0..1 in its box,
+# drawn the way people usually draw it (one or two strokes of the pen).
+_T = np.linspace(0, 2 * np.pi, 33)
 DIGIT_STROKES: dict[int, list[list[tuple[float, float]]]] = {
     0: [[(0.5 + 0.38 * np.sin(t), 0.5 - 0.48 * np.cos(t)) for t in np.linspace(0, 2 * np.pi, 25)]],
     1: [[(0.35, 0.2), (0.55, 0.0), (0.55, 1.0)]],
-    7: [[(0.05, 0.05), (0.95, 0.05), (0.4, 1.0)]],
+    2: [
+        [(0.1, 0.25), (0.25, 0.06), (0.5, 0.0), (0.75, 0.05), (0.88, 0.22), (0.85, 0.42)]
+        + [(0.65, 0.62), (0.35, 0.82), (0.08, 1.0), (0.5, 1.0), (0.95, 1.0)]
+    ],
+    3: [
+        [(0.1, 0.1), (0.35, 0.0), (0.7, 0.02), (0.85, 0.15), (0.82, 0.32), (0.6, 0.45)]
+        + [(0.4, 0.48), (0.65, 0.52), (0.88, 0.65), (0.9, 0.82), (0.75, 0.96), (0.45, 1.0)]
+        + [(0.1, 0.92)]
+    ],
     4: [[(0.6, 0.0), (0.05, 0.65), (0.95, 0.65)], [(0.7, 0.3), (0.7, 1.0)]],
+    5: [
+        [(0.85, 0.0), (0.2, 0.0), (0.15, 0.45), (0.4, 0.38), (0.7, 0.42), (0.88, 0.6)]
+        + [(0.88, 0.8), (0.7, 0.96), (0.4, 1.0), (0.1, 0.9)]
+    ],
+    6: [
+        [(0.75, 0.0), (0.45, 0.15), (0.22, 0.4), (0.12, 0.65), (0.18, 0.88), (0.4, 1.0)]
+        + [(0.65, 0.97), (0.85, 0.8), (0.82, 0.6), (0.6, 0.48), (0.35, 0.52), (0.18, 0.68)]
+    ],
+    7: [[(0.05, 0.05), (0.95, 0.05), (0.4, 1.0)]],
+    # a figure eight: the top loop to the right first, crossing in the middle
+    8: [[(0.5 + 0.4 * np.sin(2 * t), (1 - np.cos(t)) / 2) for t in _T]],
+    # a loop anticlockwise from its right side, then the stem down
+    9: [
+        [(0.5 + 0.35 * np.cos(t), 0.27 - 0.27 * np.sin(t)) for t in _T[::2]]
+        + [(0.83, 0.6), (0.78, 1.0)]
+    ],
 }
 
 
@@ -31,15 +57,25 @@ def stroke_points(digit: int, box: tuple[float, float, float, float]):
 
 def draw_layer(digit: int, box, canvas_size: int = 280, brush_radius: int = 12) -> np.ndarray:
     """A Sketchpad layer: black strokes, alpha 255 where inked, transparent elsewhere."""
-    layer = Image.new("RGBA", (canvas_size, canvas_size), (0, 0, 0, 0))
+    return render_strokes(stroke_points(digit, box), canvas_size, brush_radius)
+
+
+def render_strokes(strokes, canvas_size: int = 280, brush_radius: float = 12, supersample: int = 1):
+    """Strokes (lists of (x, y) canvas pixels) drawn with a round brush, as the pad does:
+    RGBA, black where inked. supersample > 1 draws that many times larger and shrinks the
+    picture back, which smooths the edges like the browser's canvas does."""
+    size, radius = canvas_size * supersample, brush_radius * supersample
+    layer = Image.new("RGBA", (size, size), (0, 0, 0, 0))
     pen = ImageDraw.Draw(layer)
-    for stroke in stroke_points(digit, box):
-        pen.line(stroke, fill=(0, 0, 0, 255), width=2 * brush_radius, joint="curve")
-        for x, y in (stroke[0], stroke[-1]):  # round caps, like a round brush
-            pen.ellipse(
-                (x - brush_radius, y - brush_radius, x + brush_radius, y + brush_radius),
-                fill=(0, 0, 0, 255),
-            )
+    for stroke in strokes:
+        points = [(x * supersample, y * supersample) for x, y in stroke]
+        if len(points) > 1:
+            pen.line(points, fill=(0, 0, 0, 255), width=round(2 * radius), joint="curve")
+        ends = points if supersample > 1 else (points[0], points[-1])
+        for x, y in ends:  # round caps (and joints), like a round brush
+            pen.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(0, 0, 0, 255))
+    if supersample > 1:
+        layer = layer.resize((canvas_size, canvas_size), Image.Resampling.BOX)
     return np.asarray(layer).copy()
 
 

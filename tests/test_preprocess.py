@@ -1,11 +1,12 @@
-"""The MNIST recipe for drawings: ink, crop, scale to 20 px, centre of mass, normalise."""
+"""The MNIST recipe for drawings: ink, crop, stroke width, scale to 20 px, centre of mass,
+normalise."""
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from mnist_demo.constants import MNIST_MEAN, MNIST_STD
+from mnist_demo.constants import DIGIT_BOX, MNIST_MEAN, MNIST_STD
 from mnist_demo.preprocess import (
     EmptyCanvasError,
     center_of_mass,
@@ -13,8 +14,22 @@ from mnist_demo.preprocess import (
     to_mnist_image,
     to_model_input,
 )
+from mnist_demo.stroke_width import (
+    MNIST_WIDTH_RATIO,
+    MNIST_WIDTH_RATIO_HIGH,
+    MNIST_WIDTH_RATIO_LOW,
+    WORK_SIZE,
+)
 
-from drawings import CENTERED, SMALL_CORNER, composite_rgb, draw_layer, sketchpad_value
+from drawings import (
+    CENTERED,
+    SMALL_CORNER,
+    composite_rgb,
+    draw_layer,
+    render_strokes,
+    sketchpad_value,
+    stroke_points,
+)
 
 
 def test_model_input_is_a_normalised_1x1x28x28_tensor():
@@ -146,3 +161,68 @@ def test_sketchpad_layers_of_different_sizes_are_refused():
     layers = [draw_layer(7, CENTERED), draw_layer(7, (5, 5, 50, 60), canvas_size=100)]
     with pytest.raises(ValueError, match="same size"):
         to_model_input({"layers": layers})
+
+
+# ------------------------------------------------------------------------------------------
+# Stroke width: redrawn at MNIST's proportion (measuring it: tests/test_stroke_width.py)
+# ------------------------------------------------------------------------------------------
+
+
+def horizontal_line(length: int, radius: int) -> np.ndarray:
+    """A straight stroke of the round brush: `length` px of pen path, 2 * radius wide."""
+    left = (280 - length) // 2
+    return render_strokes([[(left, 140), (left + length, 140)]], brush_radius=radius, supersample=2)
+
+
+@pytest.mark.parametrize(
+    "length, radius",
+    [(120, 3), (120, 4), (80, 16), (120, 22), (120, 24)],
+    ids=["thin-3", "thin-4", "bold-16", "bold-22", "bold-24"],
+)
+def test_a_line_too_thin_or_too_bold_comes_out_as_wide_as_mnists(length, radius):
+    """A horizontal line: its redrawn stroke is (width) thick across and (path + width) long
+    along its middle, so thick / long is its proportion, whatever the brush drew."""
+    stages = preprocess_stages(horizontal_line(length, radius))
+    drawn_ratio = (2 * radius + 1) / (length + 2 * radius + 1)  # PIL draws one pixel more
+    assert not MNIST_WIDTH_RATIO_LOW <= drawn_ratio <= MNIST_WIDTH_RATIO_HIGH
+    assert stages.strokes.changed
+    # measured on the WORK_SIZE copy: within a pixel and a half of it
+    assert stages.strokes.ratio == pytest.approx(drawn_ratio, abs=1.5 / WORK_SIZE)
+    thick, long = stages.strokes.ink.sum(axis=0).max(), stages.strokes.ink.sum(axis=1).max()
+    assert thick / long == pytest.approx(MNIST_WIDTH_RATIO, abs=0.015)
+    # what the network sees: the line is about MNIST_WIDTH_RATIO * 20 px thick
+    thickness = stages.image.sum(axis=0).max()
+    assert thickness == pytest.approx(MNIST_WIDTH_RATIO * DIGIT_BOX, abs=0.7)
+
+
+@pytest.mark.parametrize("digit", [1, 2, 4, 7])
+def test_a_small_bold_digit_looks_like_the_same_digit_drawn_with_the_default_brush(digit):
+    """About a third of the pad's height with the boldest brush: thinned, it is closer to the
+    same strokes drawn with the default brush than the bold blob is. (Not a 3, 5 or 8 this
+    small: where the brush is wider than a bend or a loop, the ink fills it, and thinning
+    cannot open it again.)"""
+    small = stroke_points(digit, (150, 160, 230, 260))
+    default = to_mnist_image(render_strokes(small, brush_radius=12, supersample=2))
+    bold = render_strokes(small, brush_radius=24, supersample=2)
+    thinned = to_mnist_image(bold)
+    as_drawn = preprocess_stages(bold, even_stroke_width=False).image
+    assert np.abs(thinned - default).mean() < 0.8 * np.abs(as_drawn - default).mean()
+
+
+def test_strokes_as_wide_as_mnists_are_left_as_drawn():
+    """The default brush on a large digit is MNIST-like: the stroke step changes nothing."""
+    drawing = draw_layer(7, CENTERED, brush_radius=12)
+    stages = preprocess_stages(drawing)
+    assert MNIST_WIDTH_RATIO_LOW <= stages.strokes.ratio <= MNIST_WIDTH_RATIO_HIGH
+    assert not stages.strokes.changed and stages.strokes.ink is stages.cropped
+    assert np.array_equal(stages.image, preprocess_stages(drawing, even_stroke_width=False).image)
+
+
+def test_a_digit_of_mnists_size_is_left_as_drawn():
+    """A 28x28 MNIST-style picture: its bold strokes were made the MNIST way; the stroke step
+    leaves it alone (its 1-3 px strokes cannot be measured to better than a pixel)."""
+    bold = np.zeros((28, 28), np.uint8)
+    bold[4:24, 9:19] = 255  # a bold bar, half as wide as it is tall
+    stages = preprocess_stages(bold)
+    assert not stages.strokes.changed and stages.strokes.ink is stages.cropped
+    assert np.array_equal(stages.image, preprocess_stages(bold, even_stroke_width=False).image)
