@@ -9,7 +9,7 @@ thread of the app) can use it at the same time.
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -19,6 +19,7 @@ from torch import nn
 from mnist_demo.checkpoint import load_model, metadata_path
 from mnist_demo.constants import CLASS_NAMES, SHIPPED_CHECKPOINT
 from mnist_demo.preprocess import image_to_tensor, preprocess_stages
+from mnist_demo.stroke_width import EvenStrokes
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Prediction:
     probabilities: torch.Tensor  # (10,) softmax(logits), sums to 1
     log_probabilities: torch.Tensor  # (10,) log_softmax(logits)
     input: torch.Tensor | None = None  # (1, 1, 28, 28) the normalised input, as the network saw it
+    strokes: EvenStrokes | None = None  # how thick the strokes were drawn, and if evened out
 
     @property
     def digit(self) -> int:
@@ -64,8 +66,8 @@ def predict(image, model: nn.Module | None = None) -> Prediction:
     Raises `EmptyCanvasError` for an empty canvas and `ValueError` for non-images.
     """
     model = model if model is not None else shipped_model()
-    image28 = preprocess_stages(image).image
-    return predict_image28(image28, model)
+    stages = preprocess_stages(image)
+    return replace(predict_image28(stages.image, model), strokes=stages.strokes)
 
 
 def predict_image28(image28: np.ndarray, model: nn.Module) -> Prediction:

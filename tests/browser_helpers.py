@@ -57,7 +57,9 @@ def pad_ready(page) -> None:
     page.locator(f"{PAD} canvas").first.wait_for(state="visible", timeout=30_000)
     page.locator(CLEAR).wait_for(state="visible", timeout=30_000)
     page.wait_for_function(
-        f"([selector, count]) => ({_BARS_JS})(document.querySelector(selector)).length === count",
+        # The bars' root may not be on the page yet: then there are no bars, not an error.
+        "([selector, count]) => { const root = document.querySelector(selector); "
+        f"return root !== null && ({_BARS_JS})(root).length === count; }}",
         arg=[BARS, 10],
         timeout=30_000,
     )

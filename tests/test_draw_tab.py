@@ -254,3 +254,13 @@ def test_the_bar_labels_are_rounded_and_never_say_1():
         len(f"{value:g}".split("e")[0].replace(".", "").lstrip("0")) <= 4
         for _, value, _ in bars["data"]
     )
+
+
+def test_the_seen_picture_says_when_bold_strokes_were_thinned():
+    """Issue 16: a small digit drawn with the boldest brush is thinned to MNIST's stroke
+    width before scaling; the 28x28 picture says so, and a default drawing says nothing."""
+    bold = canvas_data_url(draw_layer(2, (10, 10, 90, 100), brush_radius=24))
+    thinned = classify_drawing(bold).seen
+    assert "thinned" in thinned and "MNIST's are about 12%" in thinned
+    default = canvas_data_url(draw_layer(7, CENTERED))
+    assert "seen-note" not in classify_drawing(default).seen

@@ -7,17 +7,14 @@ The plain functions come first (they are what the tests call); the Gradio wiring
 `build_draw_tab()` at the end.
 """
 
-import base64
 import functools
 import inspect
 import math
 from collections.abc import Callable
-from io import BytesIO
 from typing import NamedTuple
 
 import gradio as gr
 import numpy as np
-from PIL import Image
 
 from mnist_demo import model as model_module
 from mnist_demo.constants import CLASS_NAMES
@@ -25,11 +22,13 @@ from mnist_demo.losses import log_softmax_exact
 from mnist_demo.model import MNISTClassifier, count_parameters
 from mnist_demo.predict import Prediction, predict
 from mnist_demo.preprocess import EmptyCanvasError
+from mnist_demo.stroke_width import EvenStrokes
 from mnist_demo.ui.drawing_pad import CANVAS_SIZE, PAD_ID, DrawingPad
 from mnist_demo.ui.learn_panel import build_learn_controls, wire_learn
 from mnist_demo.ui.lesson_panels import (
     curve_html,
     draw_model,
+    inline_png,
     inside_html,
     meant_digit,
     meant_markdown,
@@ -131,23 +130,28 @@ def numbers_table(prediction: Prediction | None) -> dict:
     }
 
 
-def seen_html(image28: np.ndarray | None) -> str:
-    """The 28x28 input as an inline PNG (a few hundred bytes), shown enlarged, square pixels.
+def seen_html(image28: np.ndarray | None, strokes: EvenStrokes | None = None) -> str:
+    """The 28x28 input as an inline PNG (a few hundred bytes), shown enlarged, square pixels,
+    with a line when the strokes were thinned or thickened to MNIST's width first.
 
     Inline rather than a gr.Image: no file written to Gradio's cache and no second request
     from the browser on every stroke of every student.
     """
     if image28 is None:
         return '<p class="seen-empty">Nothing drawn yet.</p>'
-    size = image28.shape[0] * PREVIEW_SCALE
-    buffer = BytesIO()
-    Image.fromarray((np.clip(image28, 0.0, 1.0) * 255).astype(np.uint8), mode="L").save(
-        buffer, format="PNG"
-    )
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    pixels = (np.clip(image28, 0.0, 1.0) * 255).astype(np.uint8)
+    alt = "the 28x28 picture the network sees"
+    return inline_png(pixels, PREVIEW_SCALE, alt, compress_level=6) + strokes_note(strokes)
+
+
+def strokes_note(strokes: EvenStrokes | None) -> str:
+    """Why the 28x28 strokes look thinner (or thicker) than the drawing's, when they do."""
+    if strokes is None or not strokes.changed:
+        return ""
+    how = "thinned" if strokes.ratio > strokes.target_ratio else "thickened"
     return (
-        f'<img src="data:image/png;base64,{data}" width="{size}" height="{size}" '
-        f'alt="the 28x28 picture the network sees" style="image-rendering: pixelated">'
+        f'<p class="seen-note">Your strokes are {strokes.ratio:.0%} as wide as the digit is '
+        f"long; MNIST's are about {strokes.target_ratio:.0%}: {how} to that before scaling.</p>"
     )
 
 
@@ -205,7 +209,7 @@ def view_of(prediction: Prediction, model, meant: int | None, panels=()) -> Draw
     return DrawView(
         answer=headline(prediction),
         bars=bar_data(prediction.probabilities.tolist()),
-        seen=seen_html(prediction.image),
+        seen=seen_html(prediction.image, prediction.strokes),
         numbers=numbers_table(prediction),
         meant=meant_markdown(prediction, meant),
         curve=curve_html(prediction, meant) if meant is not None else "",
