@@ -4,6 +4,7 @@
     python benchmarks/browser_latency.py --digits 20 --panels
     python benchmarks/browser_latency.py --load          # + 30 students drawing through the API
     python benchmarks/browser_latency.py --profile       # + CDP metrics and traces, digit 1 vs N
+    python benchmarks/browser_latency.py --run-history off   # both apps without Gradio's run history
 
 Issue 16, parts 2 and 3. Two apps are launched in child processes on free ports:
 
@@ -41,7 +42,9 @@ digits on each page: the app's p95 under load over its idle median (target: at m
 With --profile, Chrome's Performance.getMetrics after a forced GC, after digit 1 and after
 the last digit, and what grew; and a performance trace of one extra digit at the start and
 at the end, summarised by the main thread's self time per event kind (the traces are
-saved for Chrome's DevTools).
+saved for Chrome's DevTools). Always printed: what Gradio 6's run history holds in each
+page's localStorage after digit 1 and after the last digit (`--run-history off` serves both
+apps without it, to see what it costs).
 
 This machine's CPUs are shared: the host's load and CPU time stolen by the hypervisor are
 printed beside each block of figures. Asserts nothing about time.
@@ -144,9 +147,13 @@ def serve_bare(port: int) -> None:
     demo.launch(server_port=port, quiet=True)
 
 
-def start_server(kind: str, log_dir: Path) -> tuple[subprocess.Popen, str]:
+def start_server(
+    kind: str, log_dir: Path, run_history: str = "kept"
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = os.environ | {"GRADIO_ANALYTICS_ENABLED": "False"}
+    if run_history == "off":  # read by launch() when not given run_history=
+        env["GRADIO_RUN_HISTORY"] = "False"
     env.setdefault("GRADIO_TEMP_DIR", tempfile.mkdtemp(prefix="browser-latency-"))
     log = open(log_dir / f"{kind}.log", "w")  # noqa: SIM115 (the child writes to it until the end)
     server = subprocess.Popen(
@@ -246,6 +253,28 @@ quietMs => {
 """
 
 READ_JS = "() => JSON.parse(JSON.stringify(window.__latency))"
+
+# Gradio 6's run history: every event's inputs, outputs and components, kept in the
+# browser's localStorage (up to 100 runs) and read and written back whole by the page's
+# client as the event starts and as its messages come in.
+RUN_HISTORY_JS = """
+() => {
+  let runs = 0, characters = 0;
+  for (const key of Object.keys(localStorage)) {
+    if (!key.startsWith('gradio:run-history:')) continue;
+    const value = localStorage.getItem(key) || '';
+    characters += value.length;
+    try { const saved = JSON.parse(value); if (Array.isArray(saved)) runs += saved.length; } catch {}
+  }
+  return [runs, characters];
+}
+"""
+
+
+def run_history(target) -> str:
+    """What Gradio's run history holds in the page's localStorage."""
+    runs, characters = target.page.evaluate(RUN_HISTORY_JS)
+    return f"{runs} runs, {characters / 1000:,.0f} KB"
 
 
 def stroke_steps(log: dict) -> dict[str, float] | None:
@@ -635,11 +664,21 @@ def measure(browser, urls: dict, args, trace_dir: Path) -> None:
                 browser, target, 0, trace_dir / f"{target.name}-start.json"
             )
 
+    first_history = {}
+
     def after_digit(target: Page, number: int) -> None:
-        if args.profile and number == 0:
-            first_metrics[target.name] = page_metrics(target)
+        if number == 0:
+            first_history[target.name] = run_history(target)
+            if args.profile:
+                first_metrics[target.name] = page_metrics(target)
 
     shares = draw_in_turns(pages, 0, args.digits, "idle", after_digit)
+    print(
+        f"\nGradio's run history in each page's localStorage (re-read and re-written whole on "
+        f"each event's messages), after digit 1 -> after digit {args.digits}:"
+    )
+    for target in pages:
+        print(f"  {target.name}: {first_history[target.name]} -> {run_history(target)}")
     report_phase(
         pages,
         "idle",
@@ -739,6 +778,13 @@ def main() -> None:
     )
     parser.add_argument("--headed", action="store_true", help="show the browser (needs a display)")
     parser.add_argument(
+        "--run-history",
+        choices=["kept", "off"],
+        default="kept",
+        help="Gradio's run history in both apps: kept (as app.py serves it, Gradio's default) "
+        "or off (GRADIO_RUN_HISTORY=False in their environment) (default: kept)",
+    )
+    parser.add_argument(
         "--no-host-check",
         action="store_true",
         help="skip benchmarks/host_cpu.py's 6 s check of the CPUs before the start",
@@ -767,12 +813,13 @@ def run(args) -> None:
     servers, urls = {}, {}
     try:
         for kind in ("app", "bare"):
-            servers[kind], urls[kind] = start_server(kind, log_dir)
+            servers[kind], urls[kind] = start_server(kind, log_dir, args.run_history)
         for kind in ("app", "bare"):
             wait_until_up(urls[kind], servers[kind])
         print(
             "app: mnist_demo.ui.app.build_demo() served as app.py does; bare: the same pad -> "
             "async echo -> gr.HTML <img>"
+            + f"; Gradio's run history {args.run_history}"
             + ("; the Draw tab's why/inside panels open" if args.panels else "")
         )
         with sync_playwright() as playwright:

@@ -54,7 +54,19 @@ sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "tests")]  # run as a plai
 from stats import percentile  # noqa: E402 (benchmarks/stats.py)
 
 PREDICT_EVERY = 0.5  # seconds between two strokes of one student
-TRAIN_SETTINGS = ["adam", 0.001, 64, "epochs", 1, 60000, 128, 0, "random", "single", False]  # defaults
+TRAIN_SETTINGS = [
+    "adam",
+    0.001,
+    64,
+    "epochs",
+    1,
+    60000,
+    128,
+    0,
+    "random",
+    "single",
+    False,
+]  # defaults
 REQUEST_TIMEOUT = 60.0
 
 
