@@ -1,0 +1,130 @@
+"""benchmarks/browser_latency.py's pure helpers: a stroke's timings from the page's log,
+the digits drawn, Chrome's trace summed into self times, the metrics' growth. No browser."""
+
+import importlib.util
+
+import pytest
+
+from mnist_demo.constants import PROJECT_ROOT
+
+_spec = importlib.util.spec_from_file_location(
+    "browser_latency", PROJECT_ROOT / "benchmarks" / "browser_latency.py"
+)
+browser_latency = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(browser_latency)
+
+
+def page_log(**changes) -> dict:
+    """A stroke as the page logs it (performance.now() ms): up, request, answer, DOM, paint."""
+    log = {
+        "up": 1000.0,
+        "joins": [{"sent": 1012.0, "joined": 1020.0}],
+        "answers": [1060.0],
+        "changes": [1070.0, 1085.0],
+        "painted": 1101.0,
+    }
+    return log | changes
+
+
+def test_a_stroke_is_timed_from_pointer_up_to_the_paint_after_its_last_change():
+    steps = browser_latency.stroke_steps(page_log())
+    assert steps == {
+        "total": 101.0,
+        "up->sent": 12.0,
+        "sent->answer": 48.0,
+        "answer->DOM": 25.0,
+        "DOM->painted": 16.0,
+    }
+    assert sum(steps[step] for step in browser_latency.STEPS) == steps["total"]
+
+
+def test_the_last_answer_counts_and_a_request_sent_before_pointer_up_does_not():
+    log = page_log(
+        joins=[{"sent": 990.0, "joined": 995.0}, {"sent": 1030.0, "joined": 1040.0}],
+        answers=[1001.0, 1070.0],
+        changes=[1080.0],
+        painted=1090.0,
+    )
+    steps = browser_latency.stroke_steps(log)
+    assert steps["up->sent"] == 30.0
+    assert steps["sent->answer"] == 40.0
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        {"up": None},
+        {"joins": []},
+        {"joins": [{"sent": 900.0, "joined": 950.0}]},  # only a request from before
+        {"answers": []},
+        {"changes": []},
+        {"painted": None},
+    ],
+)
+def test_a_stroke_missing_a_point_is_not_timed(missing):
+    assert browser_latency.stroke_steps(page_log(**missing)) is None
+
+
+def test_every_block_of_twenty_digits_draws_the_same_twenty_drawings():
+    first = [browser_latency.drawing_of(n) for n in range(20)]
+    assert len(set(first)) == 20
+    for start in (20, 40, 100):
+        assert [browser_latency.drawing_of(n) for n in range(start, start + 20)] == first
+
+
+def test_block_medians_cover_every_digit_in_blocks_of_twenty():
+    strokes = [{"digit": d, "phase": "idle", "total": float(d)} for d in range(1, 61)]
+    strokes += [{"digit": 1, "phase": "load", "total": 1e6}]  # another phase: left out
+    blocks = browser_latency.block_medians(strokes, "idle", 60)
+    assert [(a, b) for a, b, _ in blocks] == [(1, 20), (21, 40), (41, 60)]
+    medians = [m for _, _, m in blocks]
+    assert medians[0] in (10.0, 11.0) and medians[2] in (50.0, 51.0)
+    assert browser_latency.block_medians(strokes, "idle", 25)[-1][:2] == (21, 25)
+
+
+def trace_event(name, ts, dur, tid=1, pid=7):
+    return {"name": name, "ph": "X", "ts": ts, "dur": dur, "pid": pid, "tid": tid}
+
+
+def test_self_time_is_an_events_duration_less_that_of_the_events_nested_in_it():
+    events = [
+        trace_event("RunTask", 0, 100_000),  # 100 ms
+        trace_event("FunctionCall", 10_000, 30_000),
+        trace_event("Layout", 20_000, 10_000),  # inside FunctionCall
+        trace_event("Paint", 50_000, 10_000),
+        trace_event("RunTask", 200_000, 5_000),
+        trace_event("Layout", 0, 40_000, tid=2),  # another thread: not nested
+        {"name": "thread_name", "ph": "M", "pid": 7, "tid": 1},
+    ]
+    times = browser_latency.self_times(events)
+    assert times == pytest.approx(
+        {"RunTask": 60.0 + 5.0, "FunctionCall": 20.0, "Layout": 10.0 + 40.0, "Paint": 10.0}
+    )
+    assert sum(times.values()) == pytest.approx(105.0 + 40.0)
+
+
+def test_the_trace_is_read_on_the_busiest_renderer_main_thread():
+    def name(pid, tid, thread):
+        return {"name": "thread_name", "ph": "M", "pid": pid, "tid": tid, "args": {"name": thread}}
+
+    events = [
+        name(1, 1, "CrRendererMain"),
+        name(2, 1, "CrRendererMain"),
+        name(2, 5, "Compositor"),
+        trace_event("RunTask", 0, 10, pid=1, tid=1),
+        trace_event("RunTask", 0, 500, pid=2, tid=1),
+        trace_event("RunTask", 0, 9_999, pid=2, tid=5),
+    ]
+    chosen = browser_latency.renderer_events({"traceEvents": events})
+    assert {(e["pid"], e["tid"]) for e in chosen} == {(2, 1)}
+    assert browser_latency.renderer_events({"traceEvents": []}) == []
+
+
+def test_metric_growth_says_what_grew_in_each_metrics_unit():
+    before = {"Nodes": 1000, "JSHeapUsedSize": 20e6, "LayoutDuration": 0.5, "Other": 1}
+    after = {"Nodes": 3500, "JSHeapUsedSize": 25.5e6, "LayoutDuration": 1.25}
+    assert browser_latency.metric_growth(before, after) == [
+        "Nodes: 1,000 -> 3,500 (+2,500)",
+        "JSHeapUsedSize: 20.0 -> 25.5 MB (+5.5)",
+        "LayoutDuration: 0.50 -> 1.25 s (+0.75)",
+    ]
