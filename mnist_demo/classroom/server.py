@@ -11,7 +11,10 @@ from collections.abc import Callable
 
 import torch
 from PIL import Image
+from starlette.middleware import Middleware
 
+from mnist_demo.classroom.limits import BodyLimit
+from mnist_demo.classroom.sessions import SESSION_CAPACITY, expiring_sessions
 from mnist_demo.classroom.stroke_process import StrokeProcess
 from mnist_demo.data import MNISTNotFoundError, shared_data
 from mnist_demo.predict import shipped_model
@@ -48,10 +51,13 @@ def prepare_to_serve(answer_stroke: Callable[[object], object]) -> StrokeProcess
 
 
 def launch_options() -> dict:
-    """Safe defaults for a public Space: small uploads, no monitoring page, no extra files."""
+    """Safe defaults for a public Space: no uploads and no big requests (classroom/limits.py),
+    idle sessions expire and old files go (classroom/sessions.py), no monitoring page."""
     return {
-        "max_file_size": "2mb",
+        "max_file_size": "2mb",  # uploads are refused anyway: BodyLimit
         "enable_monitoring": False,
         "ssr_mode": False,
         "footer_links": ["api", "gradio"],
+        "state_session_capacity": SESSION_CAPACITY,
+        "app_kwargs": {"middleware": [Middleware(BodyLimit)], "lifespan": expiring_sessions},
     }

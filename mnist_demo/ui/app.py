@@ -12,6 +12,7 @@ made fresh for each browser session.
 import gradio as gr
 
 from mnist_demo.classroom import server
+from mnist_demo.classroom.limits import shorten_error
 from mnist_demo.classroom.runs import StudentSession
 from mnist_demo.ui.cross_entropy_tab import build_cross_entropy_tab
 from mnist_demo.ui.draw_tab import build_draw_tab
@@ -19,8 +20,9 @@ from mnist_demo.ui.train_tab import build_train_tab
 
 TITLE = "How a neural network reads your handwriting"
 
-# A student's session is dropped this long after it started, or an hour after its browser
-# tab closed (Gradio's rule); `StudentSession.end` tidies up after it.
+# A student's session is dropped this long after a handler last returned it, or an hour
+# after its browser tab closed (Gradio's rules); `StudentSession.end` tidies up after it.
+# Sessions no event used for 20 minutes go sooner: classroom/sessions.py.
 SESSION_SECONDS = 8 * 3600  # a school day
 
 # Requests waiting beyond this are refused with "queue full" instead of piling up.
@@ -48,9 +50,27 @@ def end_session(session: StudentSession) -> None:
         session.end()
 
 
+class ClassroomBlocks(gr.Blocks):
+    """gr.Blocks whose error messages quote at most a short part of a bad value.
+
+    Gradio's own messages repeat the whole value ("Value: <20 MB> is not in the list of
+    choices", "Received inputs: [...]"): to the caller, and into the server's log.
+    """
+
+    async def process_api(self, *args, **kwargs):
+        try:
+            output = await super().process_api(*args, **kwargs)
+        except Exception as error:
+            shorten_error(error)
+            raise
+        if isinstance(output, Exception):  # Gradio may hand an error back to be raised
+            shorten_error(output)
+        return output
+
+
 def build_demo() -> gr.Blocks:
     """Every tab in one Blocks, with a bounded queue."""
-    with gr.Blocks(title=TITLE, delete_cache=CACHE_CLEANUP) as demo:
+    with ClassroomBlocks(title=TITLE, delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(
             f"# {TITLE}\n"
             "The lesson's network: 28x28 pixels -> 784 numbers -> 128 ReLU units -> "

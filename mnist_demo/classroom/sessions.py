@@ -1,0 +1,153 @@
+"""Memory with a ceiling: idle sessions expire, and what they held goes with them.
+
+Gradio keeps every session it has seen (up to 10,000): a copy of the page's component
+settings (~200 kB) and the session's `gr.State` values (a student's runs and models, a few
+MB each). Its own `time_to_live` counts from the last time a handler *returned* the state,
+so a session that only draws is never dropped, and one that trained and then drew for a
+while would be. Here a session expires when no event has used it for `IDLE_SECONDS`:
+
+    App(lifespan=expiring_sessions)     # through launch(app_kwargs=...): classroom/server.py
+
+Every `SWEEP_SECONDS` the sweep drops the idle sessions from Gradio's `StateHolder` (an
+`app.state_holder` of the running server), lets go of what their state values hold, runs a full garbage collection and hands freed memory back to the system
+(`malloc_trim`). A session with a run training or an event waiting is never dropped. The
+same task removes old files, at start and every few minutes (classroom/leftovers.py).
+"""
+
+import asyncio
+import contextlib
+import ctypes
+import datetime
+import gc
+import os
+import time
+import traceback
+from collections.abc import Callable
+
+from mnist_demo.classroom.leftovers import remove_old_downloads, remove_old_files
+from mnist_demo.classroom.runs import RUNNING, StudentSession
+
+IDLE_ENV = "MNIST_SESSION_IDLE_SECONDS"  # seconds; set it to try expiry in a minute
+IDLE_SECONDS = float(os.environ.get(IDLE_ENV, 20 * 60))  # a lesson's pause, not a day
+SWEEP_SECONDS = min(30.0, IDLE_SECONDS / 4)  # how often idle sessions are looked for
+# Most students a class has at once, 10x over; past it Gradio drops the least recently
+# used session (its default, 10,000 sessions, is ~2 GB of component settings alone).
+SESSION_CAPACITY = 1000
+TIDY_SECONDS = 300.0  # how often old files are looked for
+CACHE_AGE_SECONDS = 1800.0  # files older than this go (when Gradio's delete_cache is unset)
+
+
+def is_busy(value) -> bool:
+    """A state value whose session must stay: a student's run is still training."""
+    return any(record.status == RUNNING for record in getattr(value, "runs", ()))
+
+
+def close_student_session(session) -> None:
+    """Let go of everything a student's session holds: its download folder, its runs and
+    their models, its own Draw model and its drawings (also if something still refers to
+    the session object itself)."""
+    session.end()
+    session.runs.clear()
+    session.draw_model = None
+    session.drawings.clear()
+    session.plots_sent.clear()
+
+
+def expire_idle_sessions(
+    holder,
+    idle_seconds: float,
+    close: Callable[[object], None],
+    waiting: Callable[[str], bool] = lambda session_hash: False,
+) -> int:
+    """Drop the sessions of Gradio's `holder` that no event used for `idle_seconds`; a busy
+    one (a run training, or `waiting(session_hash)`: events in the queue) counts as used
+    now, so a session's idle time starts when its last event ended. Returns how many went.
+
+    Runs on the server's event loop, where Gradio also adds and looks up sessions, so no
+    session is looked up half-removed.
+    """
+    now = datetime.datetime.now()
+    cutoff = now - datetime.timedelta(seconds=idle_seconds)
+    expired = 0
+    for session_hash, last_used in list(holder.time_last_used.items()):
+        state = holder.session_data.get(session_hash)
+        values = list(state.state_data.values()) if state is not None else []
+        if waiting(session_hash) or any(is_busy(value) for value in values):
+            holder.time_last_used[session_hash] = now
+            continue
+        if last_used > cutoff:
+            continue
+        holder.session_data.pop(session_hash, None)
+        holder.time_last_used.pop(session_hash, None)
+        for value in values:
+            close(value)
+        expired += 1
+    return expired
+
+
+def give_memory_back() -> None:
+    """A full garbage collection, then glibc's `malloc_trim`: Python's allocator keeps freed
+    memory for reuse, and trimming returns its free pages to the system (RSS goes down)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def waiting_in_queue(app) -> Callable[[str], bool]:
+    """session_hash -> whether it has events waiting or running in `app`'s queue."""
+
+    def waiting(session_hash: str) -> bool:
+        queue = getattr(app.get_blocks(), "_queue", None)
+        pending = getattr(queue, "pending_event_ids_session", {})
+        return bool(pending.get(session_hash))
+
+    return waiting
+
+
+def close_value(value) -> None:
+    """What an expired session's state value lets go of (a student's session: everything)."""
+    if isinstance(value, StudentSession):
+        close_student_session(value)
+
+
+def tidy_files(app) -> None:
+    """Files older than the cache's age limit (Gradio's `delete_cache`) go, from this
+    process or an earlier one; the files components keep for the page stay."""
+    blocks = app.get_blocks()
+    age = (blocks.delete_cache or (None, CACHE_AGE_SECONDS))[1]
+    keep = set()
+    for block in blocks.blocks.values():
+        keep.update(getattr(block, "keep_in_cache", ()))
+    remove_old_files(app.uploaded_file_dir, age, keep)
+    remove_old_downloads(age)
+
+
+async def sweep_forever(app) -> None:
+    """Every SWEEP_SECONDS: expire idle sessions (then free their memory); every
+    TIDY_SECONDS: remove old files."""
+    waiting = waiting_in_queue(app)
+    tidied = time.monotonic()
+    while True:
+        await asyncio.sleep(SWEEP_SECONDS)
+        try:
+            if expire_idle_sessions(app.state_holder, IDLE_SECONDS, close_value, waiting):
+                await asyncio.to_thread(give_memory_back)
+            if time.monotonic() - tidied >= TIDY_SECONDS:
+                tidied = time.monotonic()
+                await asyncio.to_thread(tidy_files, app)
+        except Exception:  # noqa: BLE001 (logged; the next sweep tries again)
+            traceback.print_exc()
+
+
+@contextlib.asynccontextmanager
+async def expiring_sessions(app):
+    """A FastAPI lifespan (`App(lifespan=expiring_sessions)`): files left by an earlier
+    process removed at start, then the sweep runs until the server stops."""
+    await asyncio.to_thread(tidy_files, app)
+    task = asyncio.get_running_loop().create_task(sweep_forever(app))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
