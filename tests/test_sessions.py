@@ -22,7 +22,7 @@ from mnist_demo.classroom.sessions import close_value, expire_idle_sessions
 from mnist_demo.ui.app import new_session
 
 from conftest import serving
-from helpers import new_run, train_settings, wait_until
+from helpers import SEVEN, new_run, train_settings, wait_until
 
 IDLE = 60.0
 
@@ -163,3 +163,25 @@ def test_files_left_by_an_earlier_process_are_removed_at_start(quick_expiry, tmp
         assert not stale.exists(), "a file of an earlier process is still in the cache"
         assert not stale_download.exists()
         assert fresh.exists()
+
+
+@pytest.mark.slow
+def test_sessions_keep_no_copy_of_the_page_and_no_drawing(quick_expiry):
+    """A new session costs ~7 kB and microseconds, not Gradio's ~240 kB copy of every
+    component's settings (30-60 ms to build), and keeps no copy of what it sent."""
+    from gradio.state_holder import SessionState
+
+    from mnist_demo.ui.app import build_demo, launch_options
+    from mnist_demo.ui.lean_sessions import LeanSessionState, LeanStateHolder
+
+    demo = build_demo()
+    with serving(demo, **launch_options()) as url:
+        assert isinstance(demo.state_holder, LeanStateHolder)
+        client = Client(url, verbose=False)
+        headline, *_ = client.predict(SEVEN, api_name="/predict")
+        assert "**7**" in headline  # the app works with lean sessions
+        state = demo.state_holder.session_data[client.session_hash]
+        assert isinstance(state, LeanSessionState)
+        assert len(state.config_values) == 0
+        assert len(SessionState(demo).config_values) > 100  # Gradio's own: every component
+        client.close()

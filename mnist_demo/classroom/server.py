@@ -5,6 +5,7 @@ docs/performance.md.
 """
 
 import contextlib
+import functools
 import gc
 import os
 from collections.abc import Callable
@@ -50,14 +51,17 @@ def prepare_to_serve(answer_stroke: Callable[[object], object]) -> StrokeProcess
     return StrokeProcess(answer_stroke)  # forked last: its memory stays shared with ours
 
 
-def launch_options() -> dict:
+def launch_options(prepare_app: Callable[[object], None] | None = None) -> dict:
     """Safe defaults for a public Space: no uploads and no big requests (classroom/limits.py),
-    idle sessions expire and old files go (classroom/sessions.py), no monitoring page."""
+    idle sessions expire and old files go (classroom/sessions.py), no monitoring page.
+
+    `prepare_app(app)` is called with Gradio's FastAPI app before it serves."""
+    lifespan = functools.partial(expiring_sessions, prepare=prepare_app)
     return {
         "max_file_size": "2mb",  # uploads are refused anyway: BodyLimit
         "enable_monitoring": False,
         "ssr_mode": False,
         "footer_links": ["api", "gradio"],
         "state_session_capacity": SESSION_CAPACITY,
-        "app_kwargs": {"middleware": [Middleware(BodyLimit)], "lifespan": expiring_sessions},
+        "app_kwargs": {"middleware": [Middleware(BodyLimit)], "lifespan": lifespan},
     }

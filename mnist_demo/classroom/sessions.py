@@ -140,9 +140,11 @@ async def sweep_forever(app) -> None:
 
 
 @contextlib.asynccontextmanager
-async def expiring_sessions(app):
-    """A FastAPI lifespan (`App(lifespan=expiring_sessions)`): files left by an earlier
-    process removed at start, then the sweep runs until the server stops."""
+async def expiring_sessions(app, prepare: Callable[[object], None] | None = None):
+    """A FastAPI lifespan (`App(lifespan=expiring_sessions)`): `prepare(app)` and files left
+    by an earlier process removed at start, then the sweep runs until the server stops."""
+    if prepare is not None:
+        prepare(app)
     await asyncio.to_thread(tidy_files, app)
     task = asyncio.get_running_loop().create_task(sweep_forever(app))
     try:

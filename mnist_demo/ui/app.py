@@ -16,6 +16,7 @@ from mnist_demo.classroom.limits import shorten_error
 from mnist_demo.classroom.runs import StudentSession
 from mnist_demo.ui.cross_entropy_tab import build_cross_entropy_tab
 from mnist_demo.ui.draw_tab import build_draw_tab
+from mnist_demo.ui.lean_sessions import use_lean_sessions
 from mnist_demo.ui.train_tab import build_train_tab
 
 TITLE = "How a neural network reads your handwriting"
@@ -107,5 +108,7 @@ ANNOUNCE_ANSWERS_JS = """
 
 
 def launch_options() -> dict:
-    """`demo.launch()`'s options: the server's safe defaults, our CSS and page script."""
-    return {**server.launch_options(), "css": CSS, "js": ANNOUNCE_ANSWERS_JS}
+    """`demo.launch()`'s options: the server's safe defaults (sessions without a copy of the
+    page's settings: ui/lean_sessions.py), our CSS and page script."""
+    options = server.launch_options(prepare_app=use_lean_sessions)
+    return {**options, "css": CSS, "js": ANNOUNCE_ANSWERS_JS}
