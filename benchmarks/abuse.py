@@ -13,9 +13,12 @@ a fresh Gradio cache folder. Phases:
   `--sessions` new sessions each send one stroke, then `--runs` of them each train a short
   run (`--train-size` images, `--steps` steps, `--hidden` units), then all stay idle past
   the expiry. Targets: under 1.6 GB throughout, back within 150 MB of the start.
-- png: one student draws every 0.5 s, first alone (baseline), then while 8 clients keep a
-  near-limit 5656x5656 PNG in flight each, then while they send 2048x2048 ones (the largest
-  still read). Prints the student's p50/p95 side by side, and how the big ones were answered.
+- png: one student draws every 0.5 s: alone (the baseline); while 8 clients keep a normal
+  drawing in flight each, every one from a new session (the control); while they keep a
+  5656x5656 PNG in flight (review 2's near-limit PNG); while they send ones of the largest
+  size still read (MAX_DRAWING_SIDE). The parts are taken in turn `--rounds` times, so
+  that they meet the same ups and downs of a shared machine; the student's p50/p95 per
+  round and pooled.
 - body: a 100 MB request body, with a Content-Length and then in chunks without one, and
   four at once: the answer, how long it took, the server's RSS before and after.
 - upload: a small file to Gradio's upload route: the answer, and whether a file was stored.
@@ -49,6 +52,8 @@ from classroom_load import (  # noqa: E402 (benchmarks/classroom_load.py)
     start_server,
     wait_until_up,
 )
+
+from mnist_demo.classroom.limits import MAX_DRAWING_SIDE  # noqa: E402
 
 from stats import percentile  # noqa: E402
 
@@ -164,8 +169,9 @@ async def many(coroutines, at_once: int) -> list:
 
 
 def summary(name: str, results: list[tuple[float, str | None]]) -> str:
+    """'name: N answered, p50 .. ms, p95 .. ms, max .. ms; M failed in p50 .. ms (most: ..)'."""
     answered = [s * 1000 for s, why in results if why is None]
-    failed = [why for _, why in results if why is not None]
+    failed = [why[:100] for _, why in results if why is not None]
     text = f"{name}: {len(answered)} answered"
     if answered:
         text += (
@@ -174,8 +180,12 @@ def summary(name: str, results: list[tuple[float, str | None]]) -> str:
         )
     text += f"; {len(failed)} failed"
     if failed:
+        seconds = [s * 1000 for s, why in results if why is not None]
         common = max(set(failed), key=failed.count)
-        text += f" (most: {failed.count(common)}x {common!r})"
+        text += (
+            f" in p50 {percentile(seconds, 50):,.0f} ms, p95 {percentile(seconds, 95):,.0f} ms"
+            f" (most: {failed.count(common)}x {common!r})"
+        )
     return text
 
 
@@ -243,35 +253,57 @@ def png_data_url(side: int) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+async def flood(client, url: str, picture: str, end: float, number: int) -> list:
+    """One client sending `picture` again and again until `end`, each from a new session
+    (as a script would), waiting for each answer: one request in flight."""
+    results = []
+    while time.monotonic() < end:
+        session_hash = f"flood-{number}-{uuid.uuid4().hex[:6]}"
+        results.append(await timed(call(client, url, "predict", [picture], session_hash)))
+    return results
+
+
 async def png_phase(url: str, curve: MemoryCurve | None, args) -> None:
-    print(f"\npng: one student draws every {STROKE_EVERY} s for {args.seconds:g} s per part")
-    pictures = {side: png_data_url(side) for side in (5656, 2048)}
+    print(
+        f"\npng: one student draws every {STROKE_EVERY} s for {args.seconds:g} s per part, "
+        f"parts taken in turn {args.rounds} time(s)"
+    )
+    side = MAX_DRAWING_SIDE
+    parts = {
+        "student alone": None,
+        "8 clients in flight sending a normal drawing": drawing(2),
+        "8 clients in flight sending a 5656x5656 PNG": png_data_url(5656),
+        f"8 clients in flight sending a {side}x{side} PNG (the largest read)": png_data_url(side),
+    }
+    pooled = {name: ([], []) for name in parts}  # the student's strokes, the flood's
     async with http_client() as client:
-        baseline = await drawing_student(client, url, args.seconds)
-        print("  " + summary("baseline, student alone", baseline))
-        for side, picture in pictures.items():
-            end = time.monotonic() + args.seconds
-            before = curve.now()[0] if curve else float("nan")
-
-            async def attacker(number: int, picture=picture, end=end) -> list:
-                results = []
-                while time.monotonic() < end:
-                    session_hash = f"png-{number}-{uuid.uuid4().hex[:6]}"
-                    results.append(
-                        await timed(call(client, url, "predict", [picture], session_hash))
-                    )
-                return results
-
-            student, *attacks = await asyncio.gather(
-                drawing_student(client, url, args.seconds), *(attacker(n) for n in range(8))
-            )
-            after = curve.now()[0] if curve else float("nan")
-            sent = [r for results in attacks for r in results]
-            print(
-                f"  {side}x{side} PNG ({len(picture):,} characters), 8 in flight:\n"
-                f"    {summary('student', student)}\n    {summary('the big PNGs', sent)}\n"
-                f"    server RSS {before:,.0f} -> {after:,.0f} MB"
-            )
+        for round_number in range(1, args.rounds + 1):
+            for name, picture in parts.items():
+                end = time.monotonic() + args.seconds
+                floods = (
+                    []
+                    if picture is None
+                    else [flood(client, url, picture, end, n) for n in range(8)]
+                )
+                before = curve.now()[0] if curve else float("nan")
+                student, *flooded = await asyncio.gather(
+                    drawing_student(client, url, args.seconds), *floods
+                )
+                after = curve.now()[0] if curve else float("nan")
+                pooled[name][0].extend(student)
+                pooled[name][1].extend(r for results in flooded for r in results)
+                print(
+                    f"  round {round_number}, {name}: {summary('student', student)}; "
+                    f"server RSS {before:,.0f} -> {after:,.0f} MB",
+                    flush=True,
+                )
+    print("  pooled:")
+    for name, picture in parts.items():
+        student, flooded = pooled[name]
+        size = f" ({len(picture):,} characters)" if picture else ""
+        print(f"  {name}{size}:\n    {summary('student', student)}")
+        if flooded:
+            print(f"    {summary('the flood', flooded)}")
 
 
 async def body_phase(url: str, curve: MemoryCurve | None) -> None:
@@ -422,6 +454,7 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=128, help="memory: hidden width")
     parser.add_argument("--idle", type=float, default=60.0, help="session expiry (s)")
     parser.add_argument("--seconds", type=float, default=20.0, help="png: seconds per part")
+    parser.add_argument("--rounds", type=int, default=2, help="png: rounds of the parts")
     parser.add_argument("--hog-seconds", type=float, default=60.0, help="queue-hog: length")
     parser.add_argument(
         "--backlog-seconds", type=float, default=60.0, help="queue-hog: wait for the backlog"

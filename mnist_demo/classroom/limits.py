@@ -15,10 +15,12 @@ import struct
 
 from mnist_demo.preprocess import PNG_DATA_URL_PREFIX
 
-# The pad sends 280x280; API callers may send more, up to this many pixels a side. A PNG
-# is decoded whole: a 5656x5656 one is a 166 KB data URL and costs 1-2 s of CPU and
-# hundreds of MB (docs/reliability.md).
-MAX_DRAWING_SIDE = 2048
+# The pad sends 280x280; API callers may send more, up to this many pixels a side (a 3x
+# phone screen's 840 fits). A PNG is decoded whole, in the stroke process every student
+# shares: a 5656x5656 one (a 166 KB data URL) costs 1-2 s and hundreds of MB; with 8
+# 2048x2048 ones in flight a student's strokes took 2.7 s (p95), so 2048 is too many
+# (docs/reliability.md).
+MAX_DRAWING_SIDE = 1024
 # A 280x280 drawing is a few KB of PNG; even 280x280 pixels of noise stay under this.
 MAX_DRAWING_CHARS = 500_000
 # The largest request the app needs is one drawing (above): anything over this is refused

@@ -68,8 +68,8 @@ class StrokeHandler:
         length and its PNG header: it is neither decoded nor kept in the session."""
         try:
             check_drawing(canvas)
-        except DrawingTooLarge as error:
-            raise gr.Error(str(error)) from None
+        except DrawingTooLarge as error:  # expected: no traceback in the server's log
+            raise gr.Error(str(error), print_exception=False) from None
         options = self.options(canvas, session)
         own_model = getattr(session, "draw_model", None) is not None
         if self.process is not None and isinstance(canvas, str) and not own_model:
