@@ -18,7 +18,12 @@ from gradio_client import Client
 from mnist_demo.classroom import sessions
 from mnist_demo.classroom.leftovers import EXPORT_PREFIX, remove_old_downloads, remove_old_files
 from mnist_demo.classroom.runs import FINISHED, RUNNING, StudentSession
-from mnist_demo.classroom.sessions import close_value, expire_idle_sessions
+from mnist_demo.classroom.sessions import (
+    close_value,
+    drop_models_over_budget,
+    expire_idle_sessions,
+    model_bytes,
+)
 from mnist_demo.ui.app import new_session
 
 from conftest import serving
@@ -80,6 +85,30 @@ def test_a_session_that_never_made_its_state_goes_too(holder):
     holder.time_last_used["no state yet"] -= datetime.timedelta(seconds=IDLE + 1)
     assert expire_idle_sessions(holder, IDLE, close_value) == 1
     assert holder.session_data == {}
+
+
+def finished_run(session: StudentSession, hidden_size: int = 128):
+    """A finished, evaluated run of `session`, with its model."""
+    from mnist_demo.model import make_model
+
+    record = session.start_run(new_run(optimizer="adam", hidden_size=hidden_size).config)
+    record.status, record.model, record.result = FINISHED, make_model(hidden_size), "evaluated"
+    return record
+
+
+def test_models_beyond_the_budget_go_oldest_first_from_the_least_active_sessions(holder):
+    least_active, most_active = student(holder, "a", 10), student(holder, "b", 1)
+    old, in_draw = finished_run(least_active), finished_run(least_active)
+    least_active.draw_model = in_draw.model
+    newer = [finished_run(most_active) for _ in range(3)]
+    size = model_bytes(old.model)  # 784*128 + 128 + 128*10 + 10 float32 = 0.4 MB
+
+    assert drop_models_over_budget(holder, 10 * size) == 0  # within the budget: all stay
+    assert drop_models_over_budget(holder, 2 * size) == 2
+    assert old.model is None and newer[0].model is None  # the oldest, least active first
+    assert in_draw.model is not None  # used in the Draw tab: stays
+    assert [r.model is not None for r in newer] == [False, True, True]
+    assert old.result == "evaluated"  # its curves and results stay
 
 
 def make_file(path: Path, content: bytes = b"x") -> Path:

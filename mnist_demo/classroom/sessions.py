@@ -10,7 +10,8 @@ while would be. Here a session expires when no event has used it for `IDLE_SECON
 
 Every `SWEEP_SECONDS` the sweep drops the idle sessions from Gradio's `StateHolder` (an
 `app.state_holder` of the running server), lets go of what their state values hold, runs a full garbage collection and hands freed memory back to the system
-(`malloc_trim`). A session with a run training or an event waiting is never dropped. The
+(`malloc_trim`). A session with a run training or an event waiting is never dropped.
+Finished runs' models kept in all sessions together stay within MODEL_BUDGET_BYTES. The
 same task removes old files, at start and every few minutes (classroom/leftovers.py).
 """
 
@@ -33,6 +34,11 @@ SWEEP_SECONDS = min(30.0, IDLE_SECONDS / 4)  # how often idle sessions are looke
 # Most students a class has at once, 10x over; past it Gradio drops the least recently
 # used session (its default, 10,000 sessions, is ~2 GB of component settings alone).
 SESSION_CAPACITY = 1000
+# The weights of finished runs kept in all sessions together: past this, the oldest runs of
+# the least recently active sessions lose theirs (their curves and results stay). One run
+# is 0.4 MB at 128 hidden units, 3.3 MB at 1,024 (6.5 MB with its gradients): a script of
+# made-up sessions training one-step runs could otherwise keep ~100 runs a minute.
+MODEL_BUDGET_BYTES = 400 * 1024 * 1024
 TIDY_SECONDS = 300.0  # how often old files are looked for
 CACHE_AGE_SECONDS = 1800.0  # files older than this go (when Gradio's delete_cache is unset)
 
@@ -85,6 +91,37 @@ def expire_idle_sessions(
     return expired
 
 
+def model_bytes(model) -> int:
+    """Bytes of a model's parameters, and of their gradients when it kept them."""
+    tensors = [t for p in model.parameters() for t in (p, p.grad) if t is not None]
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def drop_models_over_budget(holder, budget: int) -> int:
+    """Finished, evaluated runs' models beyond `budget` bytes in all of `holder`'s sessions
+    together: dropped, oldest runs of the least recently active sessions first (Gradio
+    keeps its sessions in that order). A model in use in the Draw tab stays. Returns how
+    many were dropped."""
+    kept = []  # (record, bytes), the first to drop first
+    for state in list(holder.session_data.values()):
+        for value in list(state.state_data.values()):
+            in_draw = getattr(value, "draw_model", None)
+            kept += [
+                (record, model_bytes(record.model))
+                for record in getattr(value, "runs", ())
+                if record.model is not None
+                and record.result is not None
+                and record.model is not in_draw
+            ]
+    total = sum(size for _, size in kept)
+    dropped = 0
+    for record, size in kept:
+        if total <= budget:
+            break
+        record.model, total, dropped = None, total - size, dropped + 1
+    return dropped
+
+
 def give_memory_back() -> None:
     """A full garbage collection, then glibc's `malloc_trim`: Python's allocator keeps freed
     memory for reuse, and trimming returns its free pages to the system (RSS goes down)."""
@@ -123,14 +160,16 @@ def tidy_files(app) -> None:
 
 
 async def sweep_forever(app) -> None:
-    """Every SWEEP_SECONDS: expire idle sessions (then free their memory); every
-    TIDY_SECONDS: remove old files."""
+    """Every SWEEP_SECONDS: expire idle sessions, keep the runs' models within their budget
+    (then free the memory); every TIDY_SECONDS: remove old files."""
     waiting = waiting_in_queue(app)
     tidied = time.monotonic()
     while True:
         await asyncio.sleep(SWEEP_SECONDS)
         try:
-            if expire_idle_sessions(app.state_holder, IDLE_SECONDS, close_value, waiting):
+            holder = app.state_holder
+            expired = expire_idle_sessions(holder, IDLE_SECONDS, close_value, waiting)
+            if expired + drop_models_over_budget(holder, MODEL_BUDGET_BYTES):
                 await asyncio.to_thread(give_memory_back)
             if time.monotonic() - tidied >= TIDY_SECONDS:
                 tidied = time.monotonic()
