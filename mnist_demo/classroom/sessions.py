@@ -37,8 +37,9 @@ SESSION_CAPACITY = 1000
 # The weights of finished runs kept in all sessions together: past this, the oldest runs of
 # the least recently active sessions lose theirs (their curves and results stay). One run
 # is 0.4 MB at 128 hidden units, 3.3 MB at 1,024 (6.5 MB with its gradients): a script of
-# made-up sessions training one-step runs could otherwise keep ~100 runs a minute.
-MODEL_BUDGET_BYTES = 400 * 1024 * 1024
+# made-up sessions training one-step runs could otherwise keep ~100 runs a minute. With
+# 400 MB, 300 such runs at 1,024 hidden units took the server to 1.75-1.87 GB.
+MODEL_BUDGET_BYTES = 200 * 1024 * 1024
 TIDY_SECONDS = 300.0  # how often old files are looked for
 CACHE_AGE_SECONDS = 1800.0  # files older than this go (when Gradio's delete_cache is unset)
 
