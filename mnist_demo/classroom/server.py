@@ -15,7 +15,11 @@ from PIL import Image
 from starlette.middleware import Middleware
 
 from mnist_demo.classroom.limits import BodyLimit
-from mnist_demo.classroom.sessions import SESSION_CAPACITY, expiring_sessions
+from mnist_demo.classroom.sessions import (
+    SESSION_CAPACITY,
+    expiring_sessions,
+    limit_malloc_arenas,
+)
 from mnist_demo.classroom.stroke_process import StrokeProcess
 from mnist_demo.data import MNISTNotFoundError, shared_data
 from mnist_demo.predict import shipped_model
@@ -40,7 +44,9 @@ def prepare_to_serve(answer_stroke: Callable[[object], object]) -> StrokeProcess
 
     Reading MNIST holds Python's lock for about 2 s: done now, not in the first student's
     run. One torch thread per request: parallel requests do not fight over the two cores.
+    Two glibc heaps for all threads: freed memory is not kept spread over many.
     """
+    limit_malloc_arenas()
     torch.set_num_threads(1)
     with contextlib.suppress(MNISTNotFoundError):  # the Train tab will say what to do
         shared_data()
