@@ -126,6 +126,7 @@ def test_the_launched_app_uses_them(hosted):
     assert demo.max_file_size == 2 * MB
     assert demo.allowed_paths == []
     assert demo.ssr_mode is False
+    assert demo.run_history is False  # the page keeps no copy of every stroke (issue 16)
     assert demo._queue.max_size is not None  # Gradio's default: unbounded
     assert demo._queue.max_size == MAX_QUEUE_SIZE
     assert 0 < MAX_QUEUE_SIZE <= 1000
@@ -191,22 +192,27 @@ def test_files_outside_gradios_cache_cannot_be_read(http, path):
     assert real.read_bytes()[:64] not in response.content
 
 
-def test_uploaded_files_are_served(http):
-    """The control for the test above: the route does serve what users uploaded."""
-    content = png_bytes(Image.new("L", (28, 28), 255))
-    response = upload(http, "white.png", content)
-    assert response.status_code == 200
-    served = http.get(f"/gradio_api/file={response.json()[0]}")
-    assert served.status_code == 200 and served.content == content
+def test_uploads_are_refused_and_nothing_is_stored(http):
+    """The app has no upload component: Gradio's upload route is refused, before the body
+    is read, whatever its size (Gradio's own limit is per file, up to 1,000 files)."""
+    cache = Path(os.environ["GRADIO_TEMP_DIR"])
+    before = {path for path in cache.rglob("*") if path.is_file()}
+    for content in (png_bytes(Image.new("L", (28, 28), 255)), os.urandom(3 * MB)):
+        response = upload(http, "white.png", content)
+        assert response.status_code == 403, response.status_code
+        assert "no file uploads" in response.text
+    assert {path for path in cache.rglob("*") if path.is_file()} == before
 
 
-def test_uploaded_strokes_do_not_pile_up(tmp_path, monkeypatch):
-    """Every stroke uploads new files; the app deletes old ones on a schedule, so a class
-    drawing all day does not fill the disk (here with a 1 s schedule instead of minutes)."""
+def test_cache_files_do_not_pile_up(tmp_path, monkeypatch):
+    """Files in Gradio's cache (here an upload, allowed for the test) are deleted on a
+    schedule, so a class working all day does not fill the disk (a 1 s schedule here)."""
+    from mnist_demo.classroom import limits
     from mnist_demo.ui import app as ui_app
 
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
     monkeypatch.setattr(ui_app, "CACHE_CLEANUP", (1, 1))
+    monkeypatch.setattr(limits, "ALLOW_UPLOADS", True)
     with (
         serving(ui_app.build_demo(), **ui_app.launch_options()) as url,
         httpx.Client(base_url=url, timeout=EVENT_TIMEOUT_S) as client,
@@ -214,10 +220,12 @@ def test_uploaded_strokes_do_not_pile_up(tmp_path, monkeypatch):
         response = upload(client, "stroke.png", png_bytes(Image.new("L", (28, 28), 0)))
         stored = Path(response.json()[0])
         assert stored.is_file()
+        served = client.get(f"/gradio_api/file={stored}")  # the route serves the cache...
+        assert served.status_code == 200
         deadline = time.monotonic() + 10
         while stored.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not stored.exists(), "the uploaded stroke was never deleted"
+        assert not stored.exists(), "the uploaded file was never deleted"
 
 
 def test_the_app_cleans_its_cache_every_few_minutes(hosted):
@@ -233,24 +241,13 @@ def test_monitoring_is_off(http, path):
 
 
 # ------------------------------------------------------------------------------------------
-# Uploads
+# Drawings too large
 # ------------------------------------------------------------------------------------------
 
 
-def test_an_upload_over_max_file_size_is_refused(http):
-    fine = upload(http, "fine.bin", os.urandom(MB), mime="application/octet-stream")
-    assert fine.status_code == 200  # the control: under the limit is accepted
-    cache = Path(fine.json()[0]).parents[1]  # <cache>/<hash>/fine.bin
-
-    response = upload(http, "big.png", os.urandom(3 * MB))
-    assert response.status_code == 413
-    assert "size" in response.text.lower()
-    stored = [path for path in cache.rglob("*") if path.is_file() and path.stat().st_size > 2 * MB]
-    assert stored == [], "the refused upload was stored anyway"
-
-
 def test_a_decompression_bomb_is_refused(http, url):
-    """A small PNG that would decode to more pixels than PIL allows: an error, quickly."""
+    """A small PNG that would decode to more pixels than PIL allows: an error, quickly (from
+    its header, before PIL would refuse it)."""
     side = int((2 * Image.MAX_IMAGE_PIXELS) ** 0.5) + 1  # just past PIL's hard limit
     bomb = png_bytes(Image.new("1", (side, side), 1))  # one bit per pixel, compresses well
     assert len(bomb) < 100_000
@@ -258,7 +255,7 @@ def test_a_decompression_bomb_is_refused(http, url):
     started = time.monotonic()
     status, event, data = call_predict(http, {"data": [data_url(bomb)]})
     assert (status, event) == (200, "error")
-    assert "not a PNG image that can be read" in data
+    assert "too large to read" in data
     assert time.monotonic() - started < 10
     assert_still_serving(url)
 
@@ -346,12 +343,13 @@ def test_an_empty_drawing_asks_for_a_digit(http, url, value):
     assert_still_serving(url)
 
 
-def test_uploaded_files_are_never_opened_by_predict(http, url):
-    """An uploaded file named in a payload is refused, not read: the Draw tab takes only
-    the pad's data URL (or pixels), never a path on the server."""
-    response = upload(http, "seven.png", png_bytes(Image.fromarray(draw_layer(7, CENTERED))))
-    assert response.status_code == 200
-    file = _file(response.json()[0])
+def test_cache_files_are_never_opened_by_predict(http, url):
+    """A file in Gradio's cache named in a payload is refused, not read: the Draw tab takes
+    only the pad's data URL (or pixels), never a path on the server."""
+    seven = Path(os.environ["GRADIO_TEMP_DIR"]) / "0123abcd" / "seven.png"
+    seven.parent.mkdir(parents=True, exist_ok=True)
+    seven.write_bytes(png_bytes(Image.fromarray(draw_layer(7, CENTERED))))
+    file = _file(str(seven))
     status, event, data = call_predict(
         http, {"data": [{"background": file, "layers": [file], "composite": file}]}
     )
@@ -380,3 +378,53 @@ def test_presses_of_train_past_the_bound_never_reach_gradios_queue(hosted, http,
         assert "The network says" in stroke[0]  # drawing works as before
     finally:
         RUN_QUEUE.leave(someone)
+
+
+# ------------------------------------------------------------------------------------------
+# Size limits before work (mnist_demo/classroom/limits.py)
+# ------------------------------------------------------------------------------------------
+
+
+def test_a_drawing_with_too_many_pixels_is_refused_from_its_header(http, url):
+    """A 5656x5656 PNG is a 166 KB data URL that costs 1-2 s and hundreds of MB to decode:
+    refused from its header, with a message for the student."""
+    from test_limits import header_only_png
+
+    status, event, data = call_predict(http, {"data": [data_url(header_only_png(5656, 5656))]})
+    assert (status, event) == (200, "error")
+    assert "5,656 x 5,656 pixels" in data and "too large" in data
+    assert_still_serving(url)
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["with a length", "in chunks"])
+def test_a_big_request_body_is_refused(http, url, chunked):
+    from mnist_demo.classroom.limits import MAX_BODY_BYTES
+
+    body = b'{"data": ["' + b"x" * (MAX_BODY_BYTES + MB) + b'"]}'
+
+    def chunks():
+        for start in range(0, len(body), 64 * 1024):
+            yield body[start : start + 64 * 1024]
+
+    try:
+        response = http.post(
+            "/gradio_api/call/predict",
+            content=chunks() if chunked else body,
+            headers={"Content-Type": "application/json"},
+        )
+        assert response.status_code == 413, response.status_code
+        assert "too large" in response.text
+    except httpx.WriteError:  # refused and closed before the client had sent it all
+        assert chunked
+    assert_still_serving(url)
+
+
+def test_an_error_quotes_only_a_short_part_of_a_bad_value(http):
+    """Gradio's choice check repeats the value it refuses: a 1 MB optimizer name would come
+    back whole, and go whole into the server's log."""
+    response = http.post("/gradio_api/call/train", json={"data": ["x" * MB] + [None] * 8})
+    event_id = response.json()["event_id"]
+    with http.stream("GET", f"/gradio_api/call/train/{event_id}") as stream:
+        text = "".join(stream.iter_lines())
+    assert "error" in text
+    assert len(text) < 2000, f"the error is {len(text):,} characters long"

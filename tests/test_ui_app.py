@@ -39,11 +39,12 @@ def serving_settings(monkeypatch):
 
     from mnist_demo.classroom import server
 
-    applied = {"thresholds": [], "threads": [], "forked": []}
+    applied = {"thresholds": [], "threads": [], "forked": [], "arenas": []}
     monkeypatch.setattr(gc, "freeze", lambda: None)
     monkeypatch.setattr(gc, "set_threshold", lambda *counts: applied["thresholds"].append(counts))
     monkeypatch.setattr(torch, "set_num_threads", applied["threads"].append)
     monkeypatch.setattr(server, "StrokeProcess", applied["forked"].append)
+    monkeypatch.setattr(server, "limit_malloc_arenas", lambda: applied["arenas"].append(True))
     return applied
 
 
@@ -58,6 +59,7 @@ def test_mnist_is_read_before_the_class_arrives(mnist_dir, serving_settings):
     prepare_to_serve(answer)
     assert serving_settings["thresholds"] == [GC_THRESHOLD]  # rarer collections while serving
     assert serving_settings["threads"] == [1]  # one torch thread per request
+    assert serving_settings["arenas"] == [True]  # glibc's heaps limited before threads start
     assert serving_settings["forked"] == [answer]  # the stroke process, forked last
     assert data._load_cached.cache_info().currsize == 2  # the training and the test set
 

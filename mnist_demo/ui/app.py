@@ -12,15 +12,19 @@ made fresh for each browser session.
 import gradio as gr
 
 from mnist_demo.classroom import server
+from mnist_demo.classroom.limits import shorten_error
 from mnist_demo.classroom.runs import StudentSession
 from mnist_demo.ui.cross_entropy_tab import build_cross_entropy_tab
 from mnist_demo.ui.draw_tab import build_draw_tab
+from mnist_demo.ui.lean_sessions import use_lean_sessions
+from mnist_demo.ui.palette import READABLE_CSS
 from mnist_demo.ui.train_tab import build_train_tab
 
 TITLE = "How a neural network reads your handwriting"
 
-# A student's session is dropped this long after it started, or an hour after its browser
-# tab closed (Gradio's rule); `StudentSession.end` tidies up after it.
+# A student's session is dropped this long after a handler last returned it, or an hour
+# after its browser tab closed (Gradio's rules); `StudentSession.end` tidies up after it.
+# Sessions no event used for 20 minutes go sooner: classroom/sessions.py.
 SESSION_SECONDS = 8 * 3600  # a school day
 
 # Requests waiting beyond this are refused with "queue full" instead of piling up.
@@ -48,9 +52,27 @@ def end_session(session: StudentSession) -> None:
         session.end()
 
 
+class ClassroomBlocks(gr.Blocks):
+    """gr.Blocks whose error messages quote at most a short part of a bad value.
+
+    Gradio's own messages repeat the whole value ("Value: <20 MB> is not in the list of
+    choices", "Received inputs: [...]"): to the caller, and into the server's log.
+    """
+
+    async def process_api(self, *args, **kwargs):
+        try:
+            output = await super().process_api(*args, **kwargs)
+        except Exception as error:
+            shorten_error(error)
+            raise
+        if isinstance(output, Exception):  # Gradio may hand an error back to be raised
+            shorten_error(output)
+        return output
+
+
 def build_demo() -> gr.Blocks:
     """Every tab in one Blocks, with a bounded queue."""
-    with gr.Blocks(title=TITLE, delete_cache=CACHE_CLEANUP) as demo:
+    with ClassroomBlocks(title=TITLE, delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(
             f"# {TITLE}\n"
             "The lesson's network: 28x28 pixels -> 784 numbers -> 128 ReLU units -> "
@@ -87,5 +109,7 @@ ANNOUNCE_ANSWERS_JS = """
 
 
 def launch_options() -> dict:
-    """`demo.launch()`'s options: the server's safe defaults, our CSS and page script."""
-    return {**server.launch_options(), "css": CSS, "js": ANNOUNCE_ANSWERS_JS}
+    """`demo.launch()`'s options: the server's safe defaults (sessions without a copy of the
+    page's settings: ui/lean_sessions.py), our CSS and page script."""
+    options = server.launch_options(prepare_app=use_lean_sessions)
+    return {**options, "css": CSS + READABLE_CSS, "js": ANNOUNCE_ANSWERS_JS}

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 import gradio as gr
 
+from mnist_demo.classroom.limits import check_drawing
 from mnist_demo.constants import CLASS_NAMES, EVAL_SIZE
 from mnist_demo.data import MNISTNotFoundError, first_images, shared_data
 from mnist_demo.evaluate import evaluate
@@ -60,6 +61,7 @@ def learn(canvas, meant, optimizer, lr, session, steps: int = 1) -> tuple[str, s
     if digit is None:
         raise gr.Error("First choose the digit you meant (under the bars).")
     try:
+        check_drawing(canvas)  # from its PNG header: a huge picture is refused before decoding
         x = to_model_input(canvas)  # (1, 1, 28, 28)
         before = draw_model(session)
         result = learn_from_drawing(before, x, digit, steps=steps, optimizer=optimizer, lr=lr)

@@ -12,8 +12,8 @@ from typing import NamedTuple
 import anyio.to_thread
 import gradio as gr
 
+from mnist_demo.classroom.limits import DrawingTooLarge, check_drawing
 from mnist_demo.classroom.stroke_process import StrokeProcess, StrokeProcessGone
-from mnist_demo.preprocess import MAX_DATA_URL_LENGTH
 
 
 class ProcessAnswer(NamedTuple):
@@ -62,11 +62,17 @@ class StrokeHandler:
 
     async def answer_stroke(self, canvas: str, session):
         """A coroutine: waiting for the process takes no worker thread. A student's own
-        model (or a stroke the process cannot take) is answered here, in one worker thread."""
+        model (or a stroke the process cannot take) is answered here, in one worker thread.
+
+        A drawing too large to be one (classroom/limits.py) is refused first, from its
+        length and its PNG header: it is neither decoded nor kept in the session."""
+        try:
+            check_drawing(canvas)
+        except DrawingTooLarge as error:  # expected: no traceback in the server's log
+            raise gr.Error(str(error), print_exception=False) from None
         options = self.options(canvas, session)
-        small_enough = isinstance(canvas, str) and len(canvas) <= MAX_DATA_URL_LENGTH
         own_model = getattr(session, "draw_model", None) is not None
-        if self.process is not None and small_enough and not own_model:
+        if self.process is not None and isinstance(canvas, str) and not own_model:
             try:
                 answer = await self.process.ask((canvas, options))
             except StrokeProcessGone:  # stopped, or this stroke failed there
