@@ -385,7 +385,7 @@ async def queue_hog_phase(url: str, args) -> None:
     joins = {"accepted": 0, "refused": 0}
 
     async def join(client, number: int) -> None:
-        data = [*HOG_SETTINGS, number, "random", None]
+        data = [*HOG_SETTINGS, number, "random", "single", False, None]  # ..., seed, init, ...
         response = await client.post(
             f"{url}/gradio_api/queue/join",
             json={"data": data, "fn_index": train_index, "session_hash": f"hog{number}"},
@@ -417,6 +417,36 @@ async def queue_hog_phase(url: str, args) -> None:
         print("  " + summary("student's strokes", student))
         print("  " + summary("student's Cross-entropy calls", cross_entropy))
         await backlog(client, url, args.backlog_seconds)
+        await first_real_run(client, url, train_index)
+
+
+async def first_real_run(client, url: str, train_index: int) -> None:
+    """A real student presses Train right after the hog stops (and reads the stream): how
+    long until their run trains. The hog's presses still in the class's run queue are
+    dropped once their pages are seen not to read (classroom/run_queue.py)."""
+    data = ["adam", 0.001, 64, "steps", 100, 60000, 128, 0, "random", "single", False, None]
+    started, refused = time.monotonic(), 0
+    while time.monotonic() - started < 120:
+        response = await client.post(
+            f"{url}/gradio_api/queue/join",
+            json={"data": data, "fn_index": train_index, "session_hash": "real-student"},
+        )
+        if response.status_code == 200:
+            break
+        refused += 1  # the run queue is still full of the hog's presses: try again
+        await asyncio.sleep(1)
+    async with client.stream(
+        "GET", f"{url}/gradio_api/queue/data", params={"session_hash": "real-student"}
+    ) as stream:
+        async for line in stream.aiter_lines():
+            if "step " in line and " of " in line and "ahead" not in line:
+                waited = time.monotonic() - started
+                print(
+                    f"  a real student's press after the stop: refused {refused} time(s), "
+                    f"training after {waited:.1f} s"
+                )
+                return
+    print("  a real student's press after the stop: its stream ended without a run")
 
 
 async def backlog(client, url: str, wait: float) -> None:
