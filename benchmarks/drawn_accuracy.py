@@ -11,17 +11,21 @@ brush changes between the columns. Two families of paths:
 
 - "strokes": the hand-made pen strokes of tests/drawings.py for each digit, with a random
   slant, rotation, width and a wobbly hand;
-- "skeletons": MNIST *training* digits thinned to one-pixel skeletons (Zhang-Suen), each
-  skeleton pixel joined to its neighbours by the pen: real people's digit shapes, drawn
-  again with the pad's brush.
+- "skeletons": MNIST *test* digits (never trained on) thinned to one-pixel skeletons
+  (Zhang-Suen), each skeleton pixel joined to its neighbours by the pen: real people's digit
+  shapes, drawn again with the pad's brush.
 
 Each path is drawn from 25% to 95% of the pad's height (the pen's path; the ink is one
-stroke width taller), anywhere on the pad. "before" is the recipe without the stroke step
-(`preprocess_stages(..., even_stroke_width=False)`, the preprocessing of main before it);
-"after" is the public API `predict_probabilities`. Then the preprocessing's time per drawing
-without and with the stroke step, and the 10,000 MNIST test images through both (and with
-the stroke step forced on them: the app leaves digits of MNIST's size alone). Prints
-accuracies and medians; asserts nothing.
+stroke width taller), anywhere on the pad. "after" is the public API `predict_probabilities`
+with the shipped network. "before" is, with `--before-checkpoint PATH`, the public API with
+that network (an earlier one: `git show <commit>:checkpoints/mnist_mlp.pt > old.pt`, and its
+.json beside it); without it, the shipped network without the stroke step
+(`preprocess_stages(..., even_stroke_width=False)`, the preprocessing before issue 16). Then
+the preprocessing's time per drawing without and with the stroke step, and the 10,000 MNIST
+test images through both (and with the stroke step forced on them: the app leaves digits of
+MNIST's size alone). Prints accuracies and medians; asserts nothing.
+
+    python benchmarks/drawn_accuracy.py --before-checkpoint old.pt   # two networks
 
     python benchmarks/drawn_accuracy.py --mnist-widths 5000   # MNIST's stroke proportions
 """
@@ -38,6 +42,7 @@ import numpy as np
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "tests")]  # run as a plain script
+from mnist_demo.checkpoint import load_model  # noqa: E402
 from mnist_demo.data import load_mnist  # noqa: E402
 from mnist_demo.predict import predict_image28, predict_probabilities, shipped_model  # noqa: E402
 from mnist_demo.preprocess import Stages, paste_centered, preprocess_stages, scale_to_box  # noqa: E402
@@ -147,11 +152,11 @@ def drawn_test_set(per_digit: int, seed: int = 0) -> list[tuple[str, int, list, 
         for _ in range(per_digit):
             strokes, height = placed(DIGIT_STROKES[digit], rng, wobble=0.01)
             paths.append(("strokes", digit, strokes, height))
-    train = load_mnist(train=True)
+    test = load_mnist(train=False)  # the shipped network trains on bold training digits
     for digit in range(10):
-        indices = np.flatnonzero(train.labels.numpy() == digit)
+        indices = np.flatnonzero(test.labels.numpy() == digit)
         for index in rng.choice(indices, per_digit, replace=False):
-            image28 = train.images[index, 0].numpy()
+            image28 = test.images[index, 0].numpy()
             strokes, height = placed(skeleton_strokes(image28), rng, wobble=0.0)
             paths.append(("skeletons", digit, strokes, height))
     return paths
@@ -162,14 +167,20 @@ def drawn_test_set(per_digit: int, seed: int = 0) -> list[tuple[str, int, list, 
 # ------------------------------------------------------------------------------------------
 
 
-def read_both(picture, model) -> tuple[int, int]:
-    """(digit read without the stroke step, digit read through the public API)."""
-    before = predict_image28(preprocess_stages(picture, even_stroke_width=False).image, model)
+def read_both(picture, model, before_model=None) -> tuple[int, int]:
+    """(digit read before, digit read through the public API): before is `before_model`
+    through the public API, or without one, `model` without the stroke step."""
+    if before_model is not None:
+        before = predict_probabilities(picture, before_model)
+        before_digit = int(max(before, key=before.get))
+    else:
+        stages = preprocess_stages(picture, even_stroke_width=False)
+        before_digit = predict_image28(stages.image, model).digit
     after = predict_probabilities(picture, model)
-    return before.digit, int(max(after, key=after.get))
+    return before_digit, int(max(after, key=after.get))
 
 
-def drawn_accuracy(paths, radii: list[int]) -> None:
+def drawn_accuracy(paths, radii: list[int], before_model=None) -> None:
     """Per brush and family: accuracy before and after; and after, by the digit's size."""
     model = shipped_model()
     print(f"{len(paths)} drawn digits per brush ({len(paths) // 2} per family)\n")
@@ -179,7 +190,7 @@ def drawn_accuracy(paths, radii: list[int]) -> None:
         rows = []
         for family, digit, strokes, height in paths:
             layer = render_strokes(strokes, CANVAS, radius, supersample=2)
-            before, after = read_both(layer, model)
+            before, after = read_both(layer, model, before_model)
             rows.append((family, height, before == digit, after == digit))
         for family in ("strokes", "skeletons", "all"):
             chosen = [r for r in rows if family in ("all", r[0])]
@@ -212,7 +223,7 @@ def stroke_step_cost(paths, radii: list[int], count: int = 200) -> None:
         print(f"  brush {radius:>2}: {median(times[False]):.2f} -> {median(times[True]):.2f}")
 
 
-def mnist_test_accuracy() -> None:
+def mnist_test_accuracy(before_model=None) -> None:
     """The 10,000 test images: before, after (the public API), and with the stroke step
     forced on them too (the app leaves digits of MNIST's size as they are)."""
     test = load_mnist(train=False)
@@ -223,7 +234,10 @@ def mnist_test_accuracy() -> None:
     for picture, label in zip(pictures, test.labels.tolist(), strict=True):
         forced = forced_stroke_step(picture)
         redrawn += forced.strokes.changed
-        read = [*read_both(picture, model), predict_image28(forced.image, model).digit]
+        read = [
+            *read_both(picture, model, before_model),
+            predict_image28(forced.image, model).digit,
+        ]
         right += np.array(read) == label
     before, after, if_forced = right / len(pictures)
     print(
@@ -266,16 +280,28 @@ def main() -> None:
     parser.add_argument(
         "--skip-mnist", action="store_true", help="skip the 10,000 MNIST test images"
     )
+    parser.add_argument(
+        "--before-checkpoint",
+        type=Path,
+        default=None,
+        help="'before' is this network through the public API (default: no stroke step)",
+    )
     args = parser.parse_args()
+    before_model = load_model(args.before_checkpoint) if args.before_checkpoint else None
+    print(
+        f"before: {args.before_checkpoint} through predict_probabilities"
+        if before_model is not None
+        else "before: the shipped network without the stroke step"
+    )
     if args.mnist_widths:
         mnist_widths(args.mnist_widths)
         return
     start = time.perf_counter()
     paths = drawn_test_set(args.per_digit)
-    drawn_accuracy(paths, brush_radii())
+    drawn_accuracy(paths, brush_radii(), before_model)
     stroke_step_cost(paths, brush_radii())
     if not args.skip_mnist:
-        mnist_test_accuracy()
+        mnist_test_accuracy(before_model)
     print(f"\n({time.perf_counter() - start:.0f} s)")
 
 

@@ -117,14 +117,26 @@ def first_images(dataset: MNISTTensors, size: int | None) -> MNISTTensors:
 
 
 def batches(
-    dataset: MNISTTensors, batch_size: int, generator: torch.Generator, augmented: bool = False
+    dataset: MNISTTensors,
+    batch_size: int,
+    generator: torch.Generator,
+    augmented: bool = False,
+    bold: torch.Tensor | None = None,
+    bold_share: float = 0.0,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Normalised (images, targets) batches for ever, in a new random order each epoch."""
+    """Normalised (images, targets) batches for ever, in a new random order each epoch.
+
+    With `bold` (a bold copy of every image: mnist_demo/bold_digits.py), about `bold_share`
+    of each batch is the bold copy instead of the digit as MNIST drew it.
+    """
     while True:
         order = torch.randperm(len(dataset), generator=generator)  # a new shuffle each epoch
         for start in range(0, len(dataset), batch_size):
             batch = order[start : start + batch_size]
             images = dataset.images[batch]  # (B, 1, 28, 28) in 0..1
+            if bold is not None:
+                swap = torch.rand(len(batch), generator=generator) < bold_share
+                images = torch.where(swap.view(-1, 1, 1, 1), bold[batch], images)
             if augmented:
                 images = augment(images, generator)
             yield normalize(images), dataset.labels[batch]  # (B, 1, 28, 28), (B,)

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mnist_demo.bold_digits import bold_copies
 from mnist_demo.constants import HIDDEN_SIZE
 from mnist_demo.data import MNISTTensors, batches, first_images, load_mnist
 from mnist_demo.evaluate import evaluate, loss_and_accuracy
@@ -51,6 +52,7 @@ class TrainConfig:
     seed: int = 0  # weights, shuffling and augmentation all follow from it
     init: str = "random"  # "random" weights from the seed, or a copy of the "shipped" model
     augment: bool = False  # random shifts, scale, rotation and stroke thickness
+    bold_share: float = 0.0  # this share of each batch drawn with a bold pen (bold_digits.py)
     softmax_bug: bool = False  # the lesson's bug: softmax applied before nn.CrossEntropyLoss
     lr_schedule: str = "constant"  # or "cosine": decay to 0 over the run
     report_every: int = 50  # steps between progress events
@@ -148,7 +150,8 @@ def train(
     window = Window(config, total_steps, len(train_set))
 
     model.train()
-    data = batches(train_set, config.batch_size, generator, config.augment)
+    bold = bold_copies(train_set.images, generator) if config.bold_share else None
+    data = batches(train_set, config.batch_size, generator, config.augment, bold, config.bold_share)
     for step, (images, targets) in enumerate(data, start=1):
         logits, loss = train_step(model, optimizer, loss_fn, images, targets)
         check_loss(loss.item(), step, config.lr)
@@ -233,6 +236,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--augment", action="store_true", help="random shifts/scale/rotation/thickness"
     )
     parser.add_argument(
+        "--bold-share",
+        type=float,
+        default=defaults.bold_share,
+        help="share of each batch drawn with a bold pen, as small bold drawings reach the network",
+    )
+    parser.add_argument(
         "--softmax-bug",
         action="store_true",
         help="the lesson's bug: softmax before nn.CrossEntropyLoss (watch the loss stall)",
@@ -280,6 +289,7 @@ def main(argv: list[str] | None = None) -> float:
         hidden_size=args.hidden_size,
         seed=args.seed,
         augment=args.augment,
+        bold_share=args.bold_share,
         softmax_bug=args.softmax_bug,
         lr_schedule=args.lr_schedule,
         report_every=10,
