@@ -7,6 +7,7 @@ import gc
 import os
 import tempfile
 import time
+import types
 import weakref
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 from gradio.state_holder import StateHolder
 from gradio_client import Client
 
-from mnist_demo.classroom import sessions
+from mnist_demo.classroom import leftovers, sessions
 from mnist_demo.classroom.leftovers import EXPORT_PREFIX, remove_old_downloads, remove_old_files
 from mnist_demo.classroom.runs import FINISHED, RUNNING, StudentSession
 from mnist_demo.classroom.sessions import (
@@ -187,6 +188,10 @@ def test_files_left_by_an_earlier_process_are_removed_at_start(quick_expiry, tmp
     stale_download = make_file(tmp_path / "tmp" / f"{EXPORT_PREFIX}x" / "mnist_mlp_run1.pt")
     time.sleep(1.5)
     fresh = make_file(cache / "4567ef" / "new.png")
+    # The cleanup's clock stops now: however long the app takes to start on a busy
+    # machine, the fresh file stays under a second old and the stale ones over.
+    now = time.time()
+    monkeypatch.setattr(leftovers, "time", types.SimpleNamespace(time=lambda: now))
 
     with serving(ui_app.build_demo(), **ui_app.launch_options()):
         assert not stale.exists(), "a file of an earlier process is still in the cache"

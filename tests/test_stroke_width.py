@@ -63,12 +63,13 @@ def test_digits_under_half_the_pad_are_read_right_with_any_brush(digit, radius):
     assert predict(render_strokes(strokes, brush_radius=radius, supersample=2)).digit == digit
 
 
-@pytest.mark.parametrize("digit", [2, 3, 4, 8])
-def test_small_bold_digits_are_no_longer_read_as_8_or_9(digit):
-    """A third of the pad's height with the boldest brush: 2, 3 and 5 used to be read as 8,
-    and 4 as 9 (issue 16)."""
-    strokes = stroke_points(digit, (170, 170, 240, 262))
-    assert predict(render_strokes(strokes, brush_radius=24, supersample=2)).digit == digit
+@pytest.mark.parametrize("digit", range(10))
+@pytest.mark.parametrize("radius", [20, 24])
+def test_small_bold_digits_are_no_longer_read_as_8_or_9(digit, radius):
+    """A quarter of the pad's height with the two boldest brushes: 2, 3 and 5 used to be read
+    as 8 or 3, and 4 as 9 (issue 16)."""
+    strokes = stroke_points(digit, (110, 90, 165, 162))
+    assert predict(render_strokes(strokes, brush_radius=radius, supersample=2)).digit == digit
 
 
 def test_a_blob_is_measured_as_drawn_but_thinned_no_more_than_a_bold_stroke():
