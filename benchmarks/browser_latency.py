@@ -4,7 +4,7 @@
     python benchmarks/browser_latency.py --digits 20 --panels
     python benchmarks/browser_latency.py --load          # + 30 students drawing through the API
     python benchmarks/browser_latency.py --profile       # + CDP metrics and traces, digit 1 vs N
-    python benchmarks/browser_latency.py --run-history off   # both apps without Gradio's run history
+    python benchmarks/browser_latency.py --run-history kept  # both apps with Gradio's run history
 
 Issue 16, parts 2 and 3. Two apps are launched in child processes on free ports:
 
@@ -43,8 +43,9 @@ With --profile, Chrome's Performance.getMetrics after a forced GC, after digit 1
 the last digit, and what grew; and a performance trace of one extra digit at the start and
 at the end, summarised by the main thread's self time per event kind (the traces are
 saved for Chrome's DevTools). Always printed: what Gradio 6's run history holds in each
-page's localStorage after digit 1 and after the last digit (`--run-history off` serves both
-apps without it, to see what it costs).
+page's localStorage after digit 1 and after the last digit. Both apps are served alike: by
+default with the run history as app.py serves it (off since issue 16: launch_options'
+run_history=False), `--run-history kept` serves both with it, to see what it costs.
 
 This machine's CPUs are shared: the host's load and CPU time stolen by the hypervisor are
 printed beside each block of figures. Asserts nothing about time.
@@ -106,13 +107,23 @@ STEPS = ("up->sent", "sent->answer", "answer->DOM", "DOM->painted")
 # ---------------------------------------------------------------------------------------
 
 
-def serve_app(port: int) -> None:
+def kept_run_history(choice: str) -> bool:
+    """Whether both apps keep Gradio's run history: "as-served" is what app.py serves."""
+    if choice == "as-served":
+        from mnist_demo.ui.app import launch_options
+
+        return launch_options()["run_history"]
+    return choice == "kept"
+
+
+def serve_app(port: int, run_history: str = "as-served") -> None:
     """The app as app.py launches it."""
     from mnist_demo.ui.app import build_demo, launch_options, prepare_to_serve
 
     demo = build_demo()
     prepare_to_serve(demo)
-    demo.launch(server_port=port, quiet=True, **launch_options())
+    options = launch_options() | {"run_history": kept_run_history(run_history)}
+    demo.launch(server_port=port, quiet=True, **options)
 
 
 async def echo(canvas: str) -> str:
@@ -122,8 +133,9 @@ async def echo(canvas: str) -> str:
     return f'<img src="{canvas}" width="280" height="280" alt="the drawing, echoed">'
 
 
-def serve_bare(port: int) -> None:
-    """The floor: the same pad and stroke wiring as the Draw tab, one output echoing it."""
+def serve_bare(port: int, run_history: str = "as-served") -> None:
+    """The floor: the same pad and stroke wiring as the Draw tab, one output echoing it,
+    launched with the app's run history (a page that keeps it is slower: compare alike)."""
     import gradio as gr
 
     from mnist_demo.ui.drawing_pad import DrawingPad
@@ -144,20 +156,19 @@ def serve_bare(port: int) -> None:
             api_name="echo",
         )
     demo.queue()
-    demo.launch(server_port=port, quiet=True)
+    demo.launch(server_port=port, quiet=True, run_history=kept_run_history(run_history))
 
 
 def start_server(
-    kind: str, log_dir: Path, run_history: str = "kept"
+    kind: str, log_dir: Path, run_history: str = "as-served"
 ) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = os.environ | {"GRADIO_ANALYTICS_ENABLED": "False"}
-    if run_history == "off":  # read by launch() when not given run_history=
-        env["GRADIO_RUN_HISTORY"] = "False"
     env.setdefault("GRADIO_TEMP_DIR", tempfile.mkdtemp(prefix="browser-latency-"))
     log = open(log_dir / f"{kind}.log", "w")  # noqa: SIM115 (the child writes to it until the end)
     server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", kind, "--port", str(port)],
+        [sys.executable, __file__, "--serve", kind, "--port", str(port)]
+        + ["--run-history", run_history],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,
@@ -798,10 +809,10 @@ def main() -> None:
     parser.add_argument("--headed", action="store_true", help="show the browser (needs a display)")
     parser.add_argument(
         "--run-history",
-        choices=["kept", "off"],
-        default="kept",
-        help="Gradio's run history in both apps: kept (as app.py serves it, Gradio's default) "
-        "or off (GRADIO_RUN_HISTORY=False in their environment) (default: kept)",
+        choices=["as-served", "kept", "off"],
+        default="as-served",
+        help="Gradio's run history, the same in both apps: as-served (as app.py serves it: "
+        "off since issue 16), kept (Gradio's default) or off (default: as-served)",
     )
     parser.add_argument(
         "--no-host-check",
@@ -812,7 +823,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=7860, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        (serve_app if args.serve == "app" else serve_bare)(args.port)
+        (serve_app if args.serve == "app" else serve_bare)(args.port, args.run_history)
         return
     run(args)
 
@@ -829,6 +840,7 @@ def run(args) -> None:
         print("benchmarks/host_cpu.py: ", end="", flush=True)
         host_cpu.main()
     log_dir = Path(tempfile.mkdtemp(prefix="browser-latency-"))
+    kept = kept_run_history(args.run_history)
     servers, urls = {}, {}
     try:
         for kind in ("app", "bare"):
@@ -838,7 +850,7 @@ def run(args) -> None:
         print(
             "app: mnist_demo.ui.app.build_demo() served as app.py does; bare: the same pad -> "
             "async echo -> gr.HTML <img>"
-            + f"; Gradio's run history {args.run_history}"
+            + f"; Gradio's run history in both: {'kept' if kept else 'off'} ({args.run_history})"
             + ("; the Draw tab's why/inside panels open" if args.panels else "")
         )
         with sync_playwright() as playwright:

@@ -53,10 +53,10 @@ def stroke_answers(repeats: int) -> dict[str, list[float]]:
 
     from mnist_demo.classroom.runs import StudentSession
     from mnist_demo.ui.draw_tab import (
-        bar_data,
+        bars_html,
         build_draw_tab,
         headline,
-        numbers_table,
+        numbers_html,
         seen_html,
     )
     from mnist_demo.ui.strokes import postprocessed_for_browser
@@ -70,9 +70,9 @@ def stroke_answers(repeats: int) -> dict[str, list[float]]:
         prediction = predict(canvas, model)
         values = (
             headline(prediction),
-            bar_data(prediction.probabilities.tolist()),
+            bars_html(prediction.probabilities.tolist()),
             seen_html(prediction.image),
-            numbers_table(prediction),
+            numbers_html(prediction),
         )
         postprocessed_for_browser(handler.outputs[:4], values)
 

@@ -22,6 +22,7 @@ from mnist_demo.constants import PROJECT_ROOT
 from mnist_demo.ui.draw_tab import CANVAS_SIZE, PAD_ID
 
 from drawings import stroke_points
+from html_outputs import parse_bar_label
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; Playwright never downloads one
 CHROMIUM_ARGS = [
@@ -43,12 +44,12 @@ EMPTY_HEADLINE = "Draw a digit"
 INK_GREY = 64  # darker than this (0..255) on a screenshot of the paper counts as ink
 PREDICTION_TIMEOUT_MS = 20_000  # a loaded 2-core CI machine: predict + render
 
-# The rendered bar chart, read from the accessible labels Vega gives each bar:
-# "digit: 7; probability: 0.9999; kind: top guess". The fill tells whether it is visible.
+# The bar chart on the page, read from each bar's accessible label (what a screen reader
+# says): "digit 7: 0.9999, top guess" or "digit 3: 1.234e-05". The fill tells whether the
+# bar is visible.
 _BARS_JS = """
-root => Array.from(root.querySelectorAll('[role="graphics-symbol"]'))
-  .map(e => ({label: e.getAttribute('aria-label') || '', fill: e.getAttribute('fill')}))
-  .filter(bar => bar.label.startsWith('digit: '))
+root => Array.from(root.querySelectorAll('[role="img"][aria-label^="digit "]'))
+  .map(e => ({label: e.getAttribute('aria-label'), fill: e.getAttribute('fill')}))
 """
 
 
@@ -159,20 +160,10 @@ def headline(page) -> str:
 
 
 def bars(page) -> list[dict]:
-    """The rendered bars in digit order: [{"digit", "probability", "kind", "fill", "label"}]."""
+    """The bars on the page in digit order: [{"digit", "probability", "kind", "fill",
+    "label"}], kind "top guess" or "other digits"."""
     rendered = page.locator(BARS).evaluate(_BARS_JS)
-    result = []
-    for bar in rendered:
-        fields = dict(part.split(": ", 1) for part in bar["label"].split("; "))
-        result.append(
-            {
-                "digit": int(fields["digit"]),
-                "probability": float(fields["probability"]),
-                "kind": fields.get("kind", ""),
-                "fill": bar["fill"],
-                "label": bar["label"],
-            }
-        )
+    result = [parse_bar_label(bar["label"]) | {"fill": bar["fill"]} for bar in rendered]
     return sorted(result, key=lambda bar: bar["digit"])
 
 

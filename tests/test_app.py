@@ -4,6 +4,7 @@ import pytest
 from gradio_client import Client
 
 from drawings import CENTERED, SMALL_CORNER, canvas_data_url, draw_layer
+from html_outputs import as_number, column, read_bars, read_table
 
 pytestmark = pytest.mark.slow
 
@@ -22,11 +23,15 @@ def test_predict_answers_a_drawn_digit(client, digit, box):
         canvas_data_url(draw_layer(digit, box, brush_radius=radius)), api_name="/predict"
     )
     assert f"**{digit}**" in headline
-    probabilities = [row[1] for row in bars["data"]]
+    probabilities = [bar["probability"] for bar in read_bars(bars)]  # the SVG's bars
     assert len(probabilities) == 10 and sum(probabilities) == pytest.approx(1.0, abs=1e-3)
     assert max(range(10), key=probabilities.__getitem__) == digit
     assert seen.startswith("<img")  # the 28x28 picture, inline
-    assert [row[0] for row in numbers["data"]] == [str(d) for d in range(10)]
+    table = read_table(numbers)  # every probability, also the tiny ones, as text
+    assert [text.split()[0] for text in column(table, "digit")] == [str(d) for d in range(10)]
+    softmax = [as_number(text) for text in column(table, "softmax")]
+    assert max(range(10), key=softmax.__getitem__) == digit
+    assert softmax == pytest.approx(probabilities, rel=1e-3, abs=1e-4)
 
 
 @pytest.mark.parametrize("cleared", ["", None], ids=["pad-cleared", "api-none"])
@@ -34,7 +39,7 @@ def test_cleared_canvas_asks_for_a_digit(client, cleared):
     headline, bars, seen, *_ = client.predict(cleared, api_name="/predict")
     assert "Draw a digit" in headline
     assert "<img" not in seen
-    assert all(row[1] == 0 for row in bars["data"])
+    assert [bar["probability"] for bar in read_bars(bars)] == [0.0] * 10
 
 
 def test_endpoints_are_named(client):

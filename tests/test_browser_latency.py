@@ -128,3 +128,13 @@ def test_metric_growth_says_what_grew_in_each_metrics_unit():
         "JSHeapUsedSize: 20.0 -> 25.5 MB (+5.5)",
         "LayoutDuration: 0.50 -> 1.25 s (+0.75)",
     ]
+
+
+def test_both_apps_get_the_run_history_the_app_is_served_with_by_default():
+    """The bare echo is compared like with like: by default it keeps Gradio's run history
+    only if app.py's launch options do (they do not since issue 16)."""
+    from mnist_demo.ui.app import launch_options
+
+    assert browser_latency.kept_run_history("as-served") is launch_options()["run_history"]
+    assert browser_latency.kept_run_history("kept") is True
+    assert browser_latency.kept_run_history("off") is False

@@ -47,7 +47,7 @@ SIZES = {
     "projector": {"viewport": {"width": 1280, "height": 720}, "device_scale_factor": 1.5},
 }
 MIN_FONT_PX = 12  # smaller is not "readable" on a phone
-HEADERS = "[role=columnheader]"  # of the Draw tab's gr.Dataframe
+HEADERS = "th"  # the Draw tab's numbers table's column headers
 LEFT_EDGES = "cells => cells.map(cell => cell.getBoundingClientRect().left)"
 
 # Every cell whose text is a number, measured: the lines its text takes (its height over
@@ -241,7 +241,7 @@ def test_the_draw_numbers_are_whole_and_their_columns_stay_put(open_at, size):
     table = page.locator("#draw-numbers")
     expect(table).to_contain_text("◀ top")
     for bar in bars(page):  # what a screen reader hears: 4 digits, and never "1" for 0.99999
-        said = bar["label"].split("probability: ")[1].split(";")[0]  # "0.9999", "2.411e-7"
+        said = bar["label"].split(": ")[1].split(",")[0]  # "0.9999", "2.411e-07"
         assert len(said.split("e")[0].replace(".", "").lstrip("0")) <= 4, said
         assert bar["probability"] < 1
     assert_numbers_whole(page, "#draw-numbers", at_least=30)
@@ -261,9 +261,42 @@ def test_the_draw_numbers_are_whole_and_their_columns_stay_put(open_at, size):
     assert after == pytest.approx(columns, abs=1)
 
 
+# Every text of the bar chart: its rendered font size, and whether it lies inside the chart.
+CHART_TEXTS_JS = """
+svg => {
+  const chart = svg.getBoundingClientRect();
+  const scale = chart.width / svg.viewBox.baseVal.width;
+  return Array.from(svg.querySelectorAll('text')).map(text => {
+    const box = text.getBoundingClientRect();
+    return {text: text.textContent, px: parseFloat(getComputedStyle(text).fontSize) * scale,
+            inside: box.left >= chart.left - 1 && box.right <= chart.right + 1 &&
+                    box.top >= chart.top - 1 && box.bottom <= chart.bottom + 1};
+  });
+}
+"""
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_bars_fit_the_screen_and_their_text_is_readable(open_at, size):
+    """The softmax bars scale to the screen: every number and digit at least 12 px, inside
+    the chart, and the chart inside the screen's width."""
+    page = open_at(size)
+    draw_digit(page, 7, CENTERED)
+    expect(page.locator(ANSWER)).to_contain_text("The network says 7 (", timeout=20_000)
+    svg = page.locator(f"{BARS} svg.probability-bars")
+    expect(svg.locator("text.bar-value")).to_have_count(10)
+    texts = svg.evaluate(CHART_TEXTS_JS)
+    assert len(texts) >= 25  # ticks, digits, the axis's title, ten numbers
+    for text in texts:
+        assert text["px"] >= MIN_FONT_PX, f"{text['text']!r} is in {text['px']:.1f} px type"
+        assert text["inside"], f"{text['text']!r} sticks out of the chart"
+    box = svg.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"] + 1
+    assert_no_sideways_scrolling(page)
+
+
 def test_strokes_log_no_error_and_no_wrong_call_to_the_console(open_at):
-    """m13: no "Too many arguments provided for the endpoint." on strokes, and no error.
-    (Gradio's own bar chart still logs two Vega-Lite warnings: its spec is v5, Vega v6.)"""
+    """m13: no "Too many arguments provided for the endpoint." on strokes, and no error."""
     page = open_at("laptop")
     messages = []
     page.on("console", lambda message: messages.append(f"{message.type}: {message.text}"))

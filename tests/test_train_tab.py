@@ -44,6 +44,7 @@ from mnist_demo.ui.train_tab import train_model
 
 from conftest import serving
 from helpers import SEVEN, TRAIN_INPUTS, train_settings, wait_until
+from html_outputs import column, read_bars, read_table
 
 # A short run on few images: what most tests train (the tab's own default is one epoch).
 QUICK = {"unit": "steps", "amount": 100, "train_size": 2000}
@@ -86,7 +87,7 @@ def is_skip(value) -> bool:
 
 def probabilities(session: StudentSession) -> list[float]:
     """The ten bars of this session's Draw tab for the drawn seven."""
-    return [probability for _, probability, _ in classify_drawing(SEVEN, session).bars["data"]]
+    return [bar["probability"] for bar in read_bars(classify_drawing(SEVEN, session).bars)]
 
 
 # ---------------------------------------------------------------------------------------
@@ -350,7 +351,7 @@ def views(job) -> list[RunView]:
 def logits(client: Client, canvas: str) -> list[float]:
     """What this client's Draw tab answers: the ten logits of its numbers table."""
     numbers = client.predict(canvas, api_name="/predict")[3]  # answer, bars, seen, numbers
-    return [row[1] for row in numbers["data"]]
+    return [float(text) for text in column(read_table(numbers), "logit")]
 
 
 slow = pytest.mark.slow

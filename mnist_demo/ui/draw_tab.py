@@ -8,6 +8,7 @@ The plain functions come first (they are what the tests call); the Gradio wiring
 """
 
 import functools
+import html
 import inspect
 import math
 from collections.abc import Callable
@@ -17,6 +18,7 @@ import gradio as gr
 import numpy as np
 
 from mnist_demo import model as model_module
+from mnist_demo.bar_chart import probability_bars
 from mnist_demo.constants import CLASS_NAMES
 from mnist_demo.losses import log_softmax_exact
 from mnist_demo.model import MNISTClassifier, count_parameters
@@ -40,6 +42,7 @@ from mnist_demo.ui.mnist_sample import SampleView, show_mnist_digit
 from mnist_demo.ui.palette import OTHER, TOP_GUESS
 from mnist_demo.ui.strokes import StrokeHandler
 from mnist_demo.ui.tables import (
+    html_table,
     log_probability_text,
     logit_text,
     probability_text,
@@ -54,80 +57,58 @@ PREVIEW_SCALE = 6  # the 28x28 input is shown 6x larger, with square pixels
 EMPTY_MESSAGE = "### ✏️ Draw a digit (0-9) on the canvas\nThe network's answer appears here."
 
 
-# The bar chart's columns and how Vega-Lite reads each (a category or a quantity).
-BAR_DATATYPES = {"digit": "nominal", "probability": "quantitative", "kind": "nominal"}
-BAR_COLUMNS = list(BAR_DATATYPES)
-NUMBER_COLUMNS = ["digit", "logit", "softmax", "log_softmax"]
-TOP_KIND, OTHER_KIND = "top guess", "other digits"
+BARS_LABEL = "softmax(logits): the probability of each digit"
 BAR_CAPTION = "Dark orange: the top guess, the answer above. Light blue: the other digits."
-# Every cell a little smaller than Gradio's 14 px (its table is monospaced): four columns
-# of numbers then fit a 390 px phone, each on one line. The top guess's row in bold.
-CELL_STYLE = "font-size: 12px"
-TOP_ROW_STYLE = f"{CELL_STYLE}; font-weight: bold"
+NUMBERS_LABEL = "logits vs softmax vs log_softmax (the lesson's three views of one output)"
+NO_NUMBERS = "Nothing drawn yet: draw a digit to see its ten logits, softmax and log_softmax."
 TOP_MARK = "◀ top"
 ZWSP = "\u200b"  # a zero-width space: where a word may break
-# Fixed widths, so the columns stay put from stroke to stroke.
-NUMBER_WIDTHS = ["20%", "24%", "28%", "28%"]
+# Fixed widths, so the columns stay put from stroke to stroke, and fit a 390 px phone
+# with the numbers in 13 px type (Gradio's HTML is 16 px there).
+NUMBER_WIDTHS = ["20%", "24%", "29%", "27%"]
+NUMBERS_STYLE = "font-size:13px"
+TITLE_STYLE = "margin:0 0 0.4em;font-weight:600"  # as the table's caption
 
 
-def bar_label_value(p: float) -> float:
-    """A probability for the bar chart (whose labels screen readers read out): 4 significant
-    digits, and never rounded up to 1 (0.9999976 stays 0.9999)."""
-    rounded = float(f"{p:.4g}")
-    return rounded if rounded < 1 or p >= 1 else math.floor(p * 10_000) / 10_000
+def bars_html(probabilities: list[float] | None) -> str:
+    """The softmax as ten bars (an inline SVG, mnist_demo/bar_chart.py), and what the
+    colours mean. With no prediction every bar is 0 and none is the top guess."""
+    chart = probability_bars(probabilities, TOP_GUESS, OTHER, title=BARS_LABEL)
+    return (
+        f'<p style="{TITLE_STYLE}">{html.escape(BARS_LABEL)}</p>{chart}'
+        f'<p class="bars-caption">{html.escape(BAR_CAPTION)}</p>'
+    )
 
 
-def bar_data(probabilities: list[float] | None) -> dict:
-    """Data for the bar chart: one row per digit; the most likely digit stands out.
-
-    With no prediction every bar is 0. Digit 0 is still labelled "top guess" then (at
-    height 0, invisible): the browser updates the chart in place and only ever colours the
-    kinds it saw first, so both kinds must be there from the start.
-
-    The rows come in the form gr.BarPlot sends to the browser (what its postprocess makes
-    of a pandas DataFrame with these columns), built directly because it is much cheaper on
-    every stroke; tests/test_draw_tab.py checks both agree.
-    """
-    probabilities = probabilities or [0.0] * len(CLASS_NAMES)
-    top = int(np.argmax(probabilities))
-    rows = [
-        [digit, bar_label_value(p), TOP_KIND if i == top else OTHER_KIND]
-        for i, (digit, p) in enumerate(zip(CLASS_NAMES, probabilities, strict=True))
-    ]
-    return {"columns": BAR_COLUMNS, "data": rows, "datatypes": BAR_DATATYPES, "mark": "bar"}
-
-
-def numbers_table(prediction: Prediction | None) -> dict:
+def numbers_html(prediction: Prediction | None) -> str:
     """The lesson's three views of the same output: logits, softmax and log_softmax.
 
     Text in one format per column (ui/tables.py): a tiny probability shows as 6.6e-14 and a
     sure one as 0.9999976, never as 0 or 1. The column sums are in the headers (the table
-    keeps one row per digit). The top guess's row is shown bold and marked "◀ top";
-    its data (what API callers read) is the digit alone. The table in the form
-    gr.Dataframe's postprocess takes as it is: a dict with the Styler-like metadata.
+    keeps one row per digit). The top guess's row is bold and marked "◀ top". An HTML
+    table (what API callers get too): the browser shows it as it comes, on every stroke.
     """
     if prediction is None:
-        return {"headers": NUMBER_COLUMNS, "data": []}
+        return (
+            f'<p style="{TITLE_STYLE}">{html.escape(NUMBERS_LABEL)}</p>'
+            f'<p class="numbers-empty">{NO_NUMBERS}</p>'
+        )
     log_p = log_softmax_exact(prediction.logits).tolist()  # (10,) float64, exact near 0
     top = prediction.digit
-    data = [
-        [str(digit), logit_text(z), probability_text(v), log_probability_text(v)]
-        for digit, (z, v) in enumerate(zip(prediction.logits.tolist(), log_p, strict=True))
-    ]
-    shown = [row[:] for row in data]
-    shown[top][0] = f"{top} {TOP_MARK}"
-    styling = [[TOP_ROW_STYLE if d == top else CELL_STYLE] * len(row) for d, row in enumerate(data)]
+    rows = []
+    for digit, (z, v) in enumerate(zip(prediction.logits.tolist(), log_p, strict=True)):
+        cells = [str(digit), logit_text(z), probability_text(v), log_probability_text(v)]
+        if digit == top:
+            cells = [f"<b>{cell}</b>" for cell in [f"{digit} {TOP_MARK}", *cells[1:]]]
+        rows.append(cells)
     headers = [
         "digit",
         "logit",
         f"softmax (sum {math.fsum(math.exp(v) for v in log_p):.4f})",
         f"log_{ZWSP}softmax (sum {math.fsum(log_p):.2f})",  # may break after log_, on a phone
     ]
-    return {
-        "headers": headers,
-        "data": data,
-        "metadata": {"display_value": shown, "styling": styling},
-    }
+    table = html_table(headers, rows, widths=NUMBER_WIDTHS, caption=NUMBERS_LABEL)
+    return f'<div style="{NUMBERS_STYLE}">{table}</div>'
 
 
 def seen_html(image28: np.ndarray | None, strokes: EvenStrokes | None = None) -> str:
@@ -175,9 +156,9 @@ class DrawView(NamedTuple):
     """What a stroke shows, one field per output of the tab."""
 
     answer: str  # the headline (Markdown)
-    bars: dict  # the softmax bar chart
+    bars: str  # the softmax bar chart (HTML: an inline SVG)
     seen: str  # the 28x28 input (HTML)
-    numbers: dict  # logits, softmax, log_softmax (gr.Dataframe data and metadata)
+    numbers: str  # logits, softmax, log_softmax (an HTML table)
     meant: str  # this drawing's loss for the digit the student meant (Markdown)
     curve: str  # that loss on the -log(p) curve (HTML)
     why: str  # each pixel's part in the logits (HTML)
@@ -208,9 +189,9 @@ def view_of(prediction: Prediction, model, meant: int | None, panels=()) -> Draw
     draws, and few look inside on every stroke)."""
     return DrawView(
         answer=headline(prediction),
-        bars=bar_data(prediction.probabilities.tolist()),
+        bars=bars_html(prediction.probabilities.tolist()),
         seen=seen_html(prediction.image, prediction.strokes),
-        numbers=numbers_table(prediction),
+        numbers=numbers_html(prediction),
         meant=meant_markdown(prediction, meant),
         curve=curve_html(prediction, meant) if meant is not None else "",
         why=why_html(prediction, model, meant) if "why" in panels else CLOSED,
@@ -251,9 +232,9 @@ def empty_view(meant: int | None = None) -> DrawView:
     """What the tab shows when nothing is drawn."""
     return DrawView(
         EMPTY_MESSAGE,
-        bar_data(None),
+        bars_html(None),
         seen_html(None),
-        numbers_table(None),
+        numbers_html(None),
         meant=meant_markdown(None, meant),
         curve="",
         why=why_html(None, None, meant),
@@ -345,7 +326,7 @@ def _drawing_row() -> tuple:
             sample_btn = gr.Button("Show me a real MNIST digit instead", size="sm")
         with gr.Column(scale=1, min_width=300):
             answer = gr.Markdown(EMPTY_MESSAGE, elem_id="draw-answer")
-            bars = _bar_plot()
+            bars = _bar_chart()
             meant = gr.Radio(
                 DIGIT_CHOICES,
                 value=None,
@@ -381,14 +362,11 @@ def _lesson_panels(view: DrawView) -> tuple:
     return meant_md, curve, learn_controls, why, inside, templates, why_panel, inside_panel
 
 
-def _numbers_and_code() -> gr.Dataframe:
-    numbers = gr.Dataframe(
-        numbers_table(None),
-        label="logits vs softmax vs log_softmax (the lesson's three views of one output)",
-        interactive=False,
-        wrap=True,
-        column_widths=NUMBER_WIDTHS,
-        max_height=800,  # all ten rows, no scrolling inside the table
+def _numbers_and_code() -> gr.HTML:
+    numbers = gr.HTML(
+        numbers_html(None),
+        label=NUMBERS_LABEL,  # its name in the API; the table's caption shows it
+        container=True,
         elem_id="draw-numbers",
     )
     with gr.Accordion("The network (mnist_demo/model.py)", open=False):
@@ -396,17 +374,10 @@ def _numbers_and_code() -> gr.Dataframe:
     return numbers
 
 
-def _bar_plot() -> gr.BarPlot:
-    return gr.BarPlot(
-        bar_data(None),
-        x="digit",
-        y="probability",
-        color="kind",
-        color_map={TOP_KIND: TOP_GUESS, OTHER_KIND: OTHER},
-        colors_in_legend=[],  # no legend (it showed only its title, "kind"): the caption
-        caption=BAR_CAPTION,
-        y_lim=[0, 1],
-        sort="x",
-        label="softmax(logits): the probability of each digit",
+def _bar_chart() -> gr.HTML:
+    return gr.HTML(
+        bars_html(None),
+        label=BARS_LABEL,  # its name in the API; the HTML shows it above the bars
+        container=True,
         elem_id="draw-bars",
     )

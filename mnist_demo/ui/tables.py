@@ -35,6 +35,7 @@ NUMBER_STYLE = (
     "font-variant-numeric:tabular-nums"
 )
 NUMBER_HEADER_STYLE = f"{CELL_STYLE};text-align:right"  # a header may wrap between words
+CAPTION_STYLE = "caption-side:top;text-align:left;font-weight:600;padding-bottom:0.4em"
 CODE_STYLE = "white-space:pre-wrap;overflow-wrap:anywhere;word-break:normal"
 
 
@@ -99,10 +100,19 @@ def code(text: str) -> str:
     return f'<code style="{CODE_STYLE}">{html.escape(text)}</code>'
 
 
-def html_table(header: Sequence[str], rows: Sequence[Sequence[str]], numbers_from: int = 1) -> str:
+def html_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    numbers_from: int = 1,
+    widths: Sequence[str] = (),
+    caption: str = "",
+) -> str:
     """An HTML table of ready-made cell HTML; columns from `numbers_from` on hold numbers.
 
-    One line per row and no blank line, so Markdown passes it through as one HTML block.
+    `widths` ("20%", ...) fix the columns: they stay put whatever the numbers, and the
+    table fills its column. `caption` is the table's name (shown above it, and what a
+    screen reader calls it). One line per row and no blank line, so Markdown passes it
+    through as one HTML block.
     """
 
     def row(cells: Sequence[str], tag: str) -> str:
@@ -114,7 +124,13 @@ def html_table(header: Sequence[str], rows: Sequence[Sequence[str]], numbers_fro
         ]
         return "<tr>" + "".join(styled) + "</tr>"
 
-    lines = ["<table>", "<thead>", row(header, "th"), "</thead>", "<tbody>"]
+    lines = ['<table style="table-layout:fixed;width:100%">' if widths else "<table>"]
+    if caption:
+        lines.append(f'<caption style="{CAPTION_STYLE}">{html.escape(caption)}</caption>')
+    if widths:
+        lines += ["<colgroup>", *[f'<col style="width:{width}">' for width in widths]]
+        lines.append("</colgroup>")
+    lines += ["<thead>", row(header, "th"), "</thead>", "<tbody>"]
     lines += [row(cells, "td") for cells in rows]
     lines += ["</tbody>", "</table>"]
     return "\n".join(lines)
