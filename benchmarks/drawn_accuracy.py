@@ -26,6 +26,7 @@ test images through both (and with the stroke step forced on them: the app leave
 MNIST's size alone). Prints accuracies and medians; asserts nothing.
 
     python benchmarks/drawn_accuracy.py --before-checkpoint old.pt   # two networks
+    python benchmarks/drawn_accuracy.py --seed 1 --per-digit 100      # a second, larger set
 
     python benchmarks/drawn_accuracy.py --mnist-widths 5000   # MNIST's stroke proportions
 """
@@ -281,6 +282,9 @@ def main() -> None:
         "--skip-mnist", action="store_true", help="skip the 10,000 MNIST test images"
     )
     parser.add_argument(
+        "--seed", type=int, default=0, help="which drawings (another seed: another test set)"
+    )
+    parser.add_argument(
         "--before-checkpoint",
         type=Path,
         default=None,
@@ -297,7 +301,7 @@ def main() -> None:
         mnist_widths(args.mnist_widths)
         return
     start = time.perf_counter()
-    paths = drawn_test_set(args.per_digit)
+    paths = drawn_test_set(args.per_digit, args.seed)
     drawn_accuracy(paths, brush_radii(), before_model)
     stroke_step_cost(paths, brush_radii())
     if not args.skip_mnist:
