@@ -598,6 +598,18 @@ def block_medians(strokes: list[dict], phase: str, digits: int, block: int = BLO
     return result
 
 
+def block_steps(strokes: list[dict], phase: str, digits: int, block: int = BLOCK) -> str:
+    """Each step's median for each block of `block` digits: where a change over time is."""
+    cells = []
+    for first in range(1, digits + 1, block):
+        last = min(first + block - 1, digits)
+        chosen = [s for s in strokes if s["phase"] == phase and first <= s["digit"] <= last]
+        if chosen:
+            medians = " / ".join(f"{percentile([s[k] for s in chosen], 50):.1f}" for k in STEPS)
+            cells.append(f"{first}-{last}: {medians}")
+    return "  ".join(cells)
+
+
 def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}x" if a and b else "n/a"
 
@@ -621,6 +633,9 @@ def report_phase(pages: list[Page], phase: str, title: str, digits: int, shares:
             print(
                 f"    {target.name:5s} {cells}   last/first: {ratio(blocks[-1][2], blocks[0][2])}"
                 + ("  (target: at most 1.2x)" if target.name == "app" else "")
+            )
+            print(
+                f"          steps ({' / '.join(STEPS)}): {block_steps(target.strokes, phase, digits)}"
             )
         for (first, last, _), share in zip(
             block_medians(app.strokes, phase, digits), shares, strict=False
