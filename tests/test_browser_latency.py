@@ -82,6 +82,26 @@ def test_block_medians_cover_every_digit_in_blocks_of_twenty():
     assert browser_latency.block_medians(strokes, "idle", 25)[-1][:2] == (21, 25)
 
 
+def test_block_steps_give_each_steps_median_per_block():
+    strokes = [
+        {
+            "digit": d,
+            "phase": "idle",
+            **{step: float(d * (i + 1)) for i, step in enumerate(browser_latency.STEPS)},
+        }
+        for d in range(1, 41)
+    ]
+    strokes += [{"digit": 1, "phase": "load", **dict.fromkeys(browser_latency.STEPS, 1e6)}]
+    text = browser_latency.block_steps(strokes, "idle", 40)
+    first, second = text.split("  ")
+    assert first.startswith("1-20: ") and second.startswith("21-40: ")
+    medians = [float(v) for v in second.removeprefix("21-40: ").split(" / ")]
+    assert medians[1] == pytest.approx(2 * medians[0]) and medians[3] == pytest.approx(
+        4 * medians[0]
+    )
+    assert 30 <= medians[0] <= 31  # the median of digits 21-40, not of all
+
+
 def trace_event(name, ts, dur, tid=1, pid=7):
     return {"name": name, "ph": "X", "ts": ts, "dur": dur, "pid": pid, "tid": tid}
 
