@@ -2,6 +2,7 @@
 
 import json
 import math
+import time
 from dataclasses import replace
 
 import pytest
@@ -236,6 +237,20 @@ def test_seconds_left_follow_the_speed_within_the_clock_cap():
     assert record.seconds_left() == pytest.approx(9.0)
     record.elapsed = 25.0  # slow: the clock cap ends it first
     assert record.seconds_left() == pytest.approx(5.0)
+
+
+def test_a_run_with_no_cpu_time_still_counts_down_on_its_clock():
+    """A busy machine may give the run (SCHED_IDLE) no time at all: no step, no progress
+    event, but its 30 s clock runs, and so does the estimate."""
+    record = new_run(unit="steps", amount=100)
+    record.max_seconds = 30.0
+    record.clock_start = time.perf_counter() - 12.0
+    assert record.seconds_left() == pytest.approx(18.0, abs=0.5)
+    record.add_losses([2.3] * 10)
+    record.elapsed = 1.0  # 10 steps in its first second, then nothing for 11 s
+    assert record.seconds_left() == pytest.approx(9.0)  # by speed: sooner than the clock
+    record.clock_start -= 20.0  # 32 s on the clock
+    assert record.seconds_left() == 0.0
 
 
 # ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import copy
 import math
 import shutil
 import threading
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -213,8 +214,9 @@ class RunRecord:
     eval_accuracies: list[float] = field(default_factory=list)  # on the EVAL_SIZE test images
     eval_losses: list[float] = field(default_factory=list)  # cross-entropy on the same images
     samples_per_second: float = 0.0
-    elapsed: float = 0.0  # seconds of training so far
+    elapsed: float = 0.0  # seconds of training so far (at the last progress event)
     max_seconds: float = MAX_SECONDS  # the clock cap this run had
+    clock_start: float | None = None  # time.perf_counter() when its clock started
     model: nn.Module | None = None  # set when the run ends with usable weights
     result: Evaluation | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -280,11 +282,17 @@ class RunRecord:
         return self.model is not None
 
     def seconds_left(self) -> float:
-        """Estimated time to the end: steps left at the speed so far, within the clock cap."""
+        """Estimated time to the end: steps left at the speed so far, within the clock cap.
+        The clock runs from the start even while the run gets no CPU time (a busy machine
+        gives it only spare time): then only the clock says when it ends."""
+        running = self.elapsed
+        if self.clock_start is not None:
+            running = max(running, time.perf_counter() - self.clock_start)
+        on_clock = max(0.0, self.max_seconds - running)
         if self.step == 0 or self.elapsed <= 0:
-            return self.max_seconds
+            return on_clock
         by_speed = (self.total_steps - self.step) * self.elapsed / self.step
-        return max(0.0, min(by_speed, self.max_seconds - self.elapsed))
+        return max(0.0, min(by_speed, on_clock))
 
 
 @dataclass(eq=False)
