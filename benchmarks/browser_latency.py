@@ -591,18 +591,21 @@ def summary_line(name: str, strokes: list[dict], phase: str) -> str:
 def block_medians(strokes: list[dict], phase: str, digits: int, block: int = BLOCK) -> list:
     """[(first digit, last digit, median ms or None)] for each block of `block` digits."""
     result = []
-    for first in range(1, digits + 1, block):
-        last = min(first + block - 1, digits)
+    for first, last in blocks_of(digits, block):
         values = totals(strokes, phase, range(first, last + 1))
         result.append((first, last, percentile(values, 50) if values else None))
     return result
 
 
+def blocks_of(digits: int, block: int = BLOCK) -> list[tuple[int, int]]:
+    """(first digit, last digit) of each block of `block` digits, the last maybe shorter."""
+    return [(first, min(first + block - 1, digits)) for first in range(1, digits + 1, block)]
+
+
 def block_steps(strokes: list[dict], phase: str, digits: int, block: int = BLOCK) -> str:
     """Each step's median for each block of `block` digits: where a change over time is."""
     cells = []
-    for first in range(1, digits + 1, block):
-        last = min(first + block - 1, digits)
+    for first, last in blocks_of(digits, block):
         chosen = [s for s in strokes if s["phase"] == phase and first <= s["digit"] <= last]
         if chosen:
             medians = " / ".join(f"{percentile([s[k] for s in chosen], 50):.1f}" for k in STEPS)

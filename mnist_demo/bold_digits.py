@@ -18,8 +18,8 @@ import torch
 from PIL import Image
 
 from mnist_demo.constants import IMAGE_SIZE
-from mnist_demo.preprocess import DIGIT_BOX, bounding_box, paste_centered, scale_to_box
-from mnist_demo.stroke_width import distance_to, even_strokes
+from mnist_demo.preprocess import stages_of_ink
+from mnist_demo.stroke_width import distance_to
 
 UPSCALE = 4  # each digit is redrawn at 112 x 112: the 20 px digit about 80 px tall
 # How far the pen widens the strokes on each side, in pixels at that size: up to a stroke
@@ -44,9 +44,7 @@ def bolder(image28: np.ndarray, pen: float) -> np.ndarray:
 def as_the_app_sees_it(ink: np.ndarray) -> np.ndarray:
     """A drawing's ink through the app's preprocessing from the crop on: strokes thinned or
     thickened to MNIST's proportion, scaled into the 20 px box, centred by mass in 28x28."""
-    top, bottom, left, right = bounding_box(ink)
-    strokes = even_strokes(ink[top:bottom, left:right])
-    return paste_centered(scale_to_box(strokes.ink, DIGIT_BOX))
+    return stages_of_ink(ink).image
 
 
 def bold_copy(image28: np.ndarray, pen: float) -> np.ndarray:

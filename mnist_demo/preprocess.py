@@ -86,7 +86,12 @@ def preprocess_stages(image, even_stroke_width: bool = True) -> Stages:
     even_stroke_width=False skips the stroke step (the strokes stay as drawn), to show
     what it changes.
     """
-    ink = ink_of(image)
+    return stages_of_ink(ink_of(image), even_stroke_width)
+
+
+def stages_of_ink(ink: np.ndarray, even_stroke_width: bool = True) -> Stages:
+    """The recipe from the ink on (0..1, at least one inked pixel): crop, strokes, scale,
+    centre. `preprocess_stages` after reading the ink; also for ink made in code."""
     box = bounding_box(ink)
     top, bottom, left, right = box
     cropped = ink[top:bottom, left:right]
