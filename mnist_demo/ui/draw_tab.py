@@ -189,7 +189,7 @@ def view_of(prediction: Prediction, model, meant: int | None, panels=()) -> Draw
     draws, and few look inside on every stroke)."""
     return DrawView(
         answer=headline(prediction),
-        bars=bars_html(prediction.probabilities.tolist()),
+        bars=bars_html(log_softmax_exact(prediction.logits).exp().tolist()),  # float64: never 1
         seen=seen_html(prediction.image, prediction.strokes),
         numbers=numbers_html(prediction),
         meant=meant_markdown(prediction, meant),
