@@ -5,8 +5,8 @@ stroke-width step of the preprocessing, side by side in the same run.
 
 The test sets are drawn, not MNIST pictures: each digit is a pen path, drawn on a canvas the
 pad's size (280 x 280, transparent, black ink, anti-aliased edges) with the pad's round
-brush, once per brush radius from the slider's thinnest to its boldest (read from
-mnist_demo/ui/static/pad.html). The same paths are drawn with every brush, so only the
+brush, once per brush radius from the slider's thinnest to its boldest (BRUSH_RANGE of
+mnist_demo/ui/drawing_pad.py). The same paths are drawn with every brush, so only the
 brush changes between the columns. Two families of paths:
 
 - "strokes": the hand-made pen strokes of tests/drawings.py for each digit, with a random
@@ -27,12 +27,12 @@ MNIST's size alone). Prints accuracies and medians; asserts nothing.
 
     python benchmarks/drawn_accuracy.py --before-checkpoint old.pt   # two networks
     python benchmarks/drawn_accuracy.py --seed 1 --per-digit 100      # a second, larger set
+    python benchmarks/drawn_accuracy.py --beyond-radius 24   # + the slider's old boldest
 
     python benchmarks/drawn_accuracy.py --mnist-widths 5000   # MNIST's stroke proportions
 """
 
 import argparse
-import re
 import sys
 import time
 from dataclasses import replace
@@ -48,20 +48,20 @@ from mnist_demo.data import load_mnist  # noqa: E402
 from mnist_demo.predict import predict_image28, predict_probabilities, shipped_model  # noqa: E402
 from mnist_demo.preprocess import Stages, paste_centered, preprocess_stages, scale_to_box  # noqa: E402
 from mnist_demo.stroke_width import even_strokes  # noqa: E402
+from mnist_demo.ui.drawing_pad import BRUSH_RANGE  # noqa: E402
 
 from drawings import DIGIT_STROKES, render_strokes  # noqa: E402
 
 CANVAS = 280
-PAD_HTML = PROJECT_ROOT / "mnist_demo" / "ui" / "static" / "pad.html"
 SIZES = (0.25, 0.95)  # the pen's path, as a fraction of the pad's height
 BANDS = ((0.25, 0.45), (0.45, 0.7), (0.7, 0.95))
 
 
-def brush_radii() -> list[int]:
-    """Every fourth radius of the pad's slider, from its min to its max (both included)."""
-    html = PAD_HTML.read_text(encoding="utf-8")
-    low, high = map(int, re.search(r'class="brush"[^>]*min="(\d+)" max="(\d+)"', html).groups())
-    return sorted({*range(low, high + 1, 4), high})
+def brush_radii(beyond: int = 0) -> list[int]:
+    """Every fourth radius of the pad's slider, from its min to its max (both included), and
+    `beyond` it (0: none; the slider went to 24 until issue 16)."""
+    low, high = BRUSH_RANGE
+    return sorted({*range(low, high + 1, 4), high} | ({beyond} if beyond else set()))
 
 
 # ------------------------------------------------------------------------------------------
@@ -136,7 +136,8 @@ def placed(strokes, rng: np.random.Generator, wobble: float) -> tuple[list, floa
     height = rng.uniform(*SIZES) * CANVAS
     scale = min(height / max(high[1] - low[1], 1e-6), (CANVAS - 4) / max(high[0] - low[0], 1e-6))
     size = (high - low) * scale
-    corner = np.array([rng.uniform(2, CANVAS - 2 - size[0]), rng.uniform(2, CANVAS - 2 - size[1])])
+    room = np.maximum(CANVAS - 2 - size, 2)  # a path as wide as the pad (to a rounding) fits
+    corner = np.array([rng.uniform(2, room[0]), rng.uniform(2, room[1])])
     result = []
     for stroke in moved:
         xy = (stroke - low) * scale + corner
@@ -290,6 +291,13 @@ def main() -> None:
         default=None,
         help="'before' is this network through the public API (default: no stroke step)",
     )
+    parser.add_argument(
+        "--beyond-radius",
+        type=int,
+        default=0,
+        metavar="R",
+        help="also a brush of radius R, beyond the slider's (24: its old boldest)",
+    )
     args = parser.parse_args()
     before_model = load_model(args.before_checkpoint) if args.before_checkpoint else None
     print(
@@ -302,8 +310,9 @@ def main() -> None:
         return
     start = time.perf_counter()
     paths = drawn_test_set(args.per_digit, args.seed)
-    drawn_accuracy(paths, brush_radii(), before_model)
-    stroke_step_cost(paths, brush_radii())
+    radii = brush_radii(args.beyond_radius)
+    drawn_accuracy(paths, radii, before_model)
+    stroke_step_cost(paths, radii)
     if not args.skip_mnist:
         mnist_test_accuracy(before_model)
     print(f"\n({time.perf_counter() - start:.0f} s)")

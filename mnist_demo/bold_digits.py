@@ -1,5 +1,5 @@
 """MNIST digits as a bold brush on a small drawing makes them: training data for the shipped
-network (`python -m mnist_demo.train --augment --bold-share 0.3`).
+network (`python -m mnist_demo.train --augment --bold-share 0.35`).
 
 A student's bold brush on a small digit fills its loops and corners. The app thins the
 strokes back to MNIST's width (mnist_demo/stroke_width.py), but the filled loops stay
@@ -23,8 +23,8 @@ from mnist_demo.stroke_width import distance_to
 
 UPSCALE = 4  # each digit is redrawn at 112 x 112: the 20 px digit about 80 px tall
 # How far the pen widens the strokes on each side, in pixels at that size: up to a stroke
-# about 45% of the digit's height, a little more than the pad's boldest brush on its
-# smallest digits (radius 24 on a digit drawn 25% of the pad's height: 41%).
+# about 45% of the digit's height, more than the pad's boldest brush on its smallest digits
+# (radius 20 on a digit drawn 25% of the pad's height: 36%). Pens up to 32 px did worse.
 PEN_RANGE = (0.0, 24.0)
 
 

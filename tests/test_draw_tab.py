@@ -23,6 +23,7 @@ from mnist_demo.ui.draw_tab import (
     model_code,
     sure_text,
 )
+from mnist_demo.ui.drawing_pad import BRUSH_RANGE
 from mnist_demo.ui.palette import OTHER, TOP_GUESS
 
 from drawings import CENTERED, canvas_data_url, draw_layer, sketchpad_value
@@ -253,7 +254,7 @@ def test_the_bar_labels_are_rounded_and_never_say_1():
 def test_the_seen_picture_says_when_bold_strokes_were_thinned():
     """Issue 16: a small digit drawn with the boldest brush is thinned to MNIST's stroke
     width before scaling; the 28x28 picture says so, and a default drawing says nothing."""
-    bold = canvas_data_url(draw_layer(2, (10, 10, 90, 100), brush_radius=24))
+    bold = canvas_data_url(draw_layer(2, (10, 10, 90, 100), brush_radius=BRUSH_RANGE[1]))
     thinned = classify_drawing(bold).seen
     assert "thinned" in thinned and "MNIST's are about 12%" in thinned
     default = canvas_data_url(draw_layer(7, CENTERED))

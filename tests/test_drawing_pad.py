@@ -12,7 +12,14 @@ import gradio as gr
 import pytest
 from gradio_client import Client
 
-from mnist_demo.ui.drawing_pad import BRUSH_SIZE, CANVAS_SIZE, PAD_ID, STATIC, DrawingPad
+from mnist_demo.ui.drawing_pad import (
+    BRUSH_RANGE,
+    BRUSH_SIZE,
+    CANVAS_SIZE,
+    PAD_ID,
+    STATIC,
+    DrawingPad,
+)
 
 from browser_helpers import PAD, mouse_stroke, to_page
 from conftest import serving
@@ -25,7 +32,11 @@ def test_the_pad_carries_its_static_files_and_starts_empty():
     html = (STATIC / "pad.html").read_text(encoding="utf-8")
     css = (STATIC / "pad.css").read_text(encoding="utf-8")
     size, brush = str(CANVAS_SIZE), str(BRUSH_SIZE)
-    assert pad.html_template == html.replace("$CANVAS_SIZE", size).replace("$BRUSH_SIZE", brush)
+    filled = {"$CANVAS_SIZE": size, "$BRUSH_SIZE": brush, "$BRUSH_MIN": "4", "$BRUSH_MAX": "20"}
+    for name, value in filled.items():
+        html = html.replace(name, value)
+    assert pad.html_template == html
+    assert BRUSH_RANGE == (4, 20)  # 8 to 40 px wide: the reference demo's 6-40 px
     assert pad.css_template == css.replace("${CANVAS_SIZE}", size)
     assert pad.js_on_load == (STATIC / "pad.js").read_text(encoding="utf-8")
     assert pad.value == ""

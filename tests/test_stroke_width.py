@@ -5,6 +5,7 @@ import pytest
 
 from mnist_demo.predict import predict
 from mnist_demo.stroke_width import MAX_MEASURED_RATIO, distance_to, even_strokes, stroke_width
+from mnist_demo.ui.drawing_pad import BRUSH_RANGE, BRUSH_SIZE
 
 from drawings import render_strokes, stroke_points
 
@@ -55,8 +56,11 @@ def test_ink_too_faint_to_measure_is_left_as_it_is():
     assert strokes.ink is faint and not strokes.changed
 
 
+THINNEST, BOLDEST = BRUSH_RANGE  # the pad's slider
+
+
 @pytest.mark.parametrize("digit", range(10))
-@pytest.mark.parametrize("radius", [4, 12, 24])
+@pytest.mark.parametrize("radius", [THINNEST, BRUSH_SIZE, BOLDEST])
 def test_digits_under_half_the_pad_are_read_right_with_any_brush(digit, radius):
     """47% of the pad's height, in a corner, with the thinnest, default and boldest brush."""
     strokes = stroke_points(digit, (150, 130, 240, 262))
@@ -64,7 +68,7 @@ def test_digits_under_half_the_pad_are_read_right_with_any_brush(digit, radius):
 
 
 @pytest.mark.parametrize("digit", range(10))
-@pytest.mark.parametrize("radius", [20, 24])
+@pytest.mark.parametrize("radius", [BOLDEST - 4, BOLDEST])
 def test_small_bold_digits_are_no_longer_read_as_8_or_9(digit, radius):
     """A quarter of the pad's height with the two boldest brushes: 2, 3 and 5 used to be read
     as 8 or 3, and 4 as 9 (issue 16)."""

@@ -10,15 +10,22 @@ import gradio as gr
 
 CANVAS_SIZE = 280  # a small canvas: cheap to send on every stroke, 10x MNIST's 28
 BRUSH_SIZE = 12  # brush radius in canvas pixels: strokes about as thick as MNIST's
+# The slider's radii: 8 to 40 px wide, the range of the reference demo's brush (6-40 px on
+# 280). Bolder, a digit drawn a quarter of the pad high is a lump nobody could read: at
+# radius 24 the shipped network read 95-97% of such drawings (docs/performance.md).
+BRUSH_RANGE = (4, 20)
 PAD_ID = "draw-pad"
 
 STATIC = Path(__file__).with_name("static")
 
 
 def _read(name: str) -> str:
-    """A file of static/, with $CANVAS_SIZE and $BRUSH_SIZE filled in (before Gradio sees it)."""
+    """A file of static/, with the sizes above filled in (before Gradio sees it)."""
     text = (STATIC / name).read_text(encoding="utf-8")
-    return Template(text).substitute(CANVAS_SIZE=CANVAS_SIZE, BRUSH_SIZE=BRUSH_SIZE)
+    low, high = BRUSH_RANGE
+    return Template(text).substitute(
+        CANVAS_SIZE=CANVAS_SIZE, BRUSH_SIZE=BRUSH_SIZE, BRUSH_MIN=low, BRUSH_MAX=high
+    )
 
 
 PAD_HTML = _read("pad.html")
