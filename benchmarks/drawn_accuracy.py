@@ -35,7 +35,6 @@ MNIST's size alone). Prints accuracies and medians; asserts nothing.
 import argparse
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from statistics import median
 
@@ -46,8 +45,7 @@ sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "tests")]  # run as a plai
 from mnist_demo.checkpoint import load_model  # noqa: E402
 from mnist_demo.data import load_mnist  # noqa: E402
 from mnist_demo.predict import predict_image28, predict_probabilities, shipped_model  # noqa: E402
-from mnist_demo.preprocess import Stages, paste_centered, preprocess_stages, scale_to_box  # noqa: E402
-from mnist_demo.stroke_width import even_strokes  # noqa: E402
+from mnist_demo.preprocess import Stages, ink_of, preprocess_stages, stages_of_ink  # noqa: E402
 from mnist_demo.ui.drawing_pad import BRUSH_RANGE  # noqa: E402
 
 from drawings import DIGIT_STROKES, render_strokes  # noqa: E402
@@ -250,11 +248,7 @@ def mnist_test_accuracy(before_model=None) -> None:
 
 def forced_stroke_step(picture) -> Stages:
     """The recipe with the stroke step applied to digits of any size."""
-    stages = preprocess_stages(picture, even_stroke_width=False)
-    strokes = even_strokes(stages.cropped, smallest=0)
-    scaled = scale_to_box(strokes.ink)
-    image = paste_centered(scaled)
-    return replace(stages, strokes=strokes, scaled=scaled, image=image)
+    return stages_of_ink(ink_of(picture), smallest=0)
 
 
 def mnist_widths(count: int) -> None:

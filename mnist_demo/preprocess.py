@@ -89,13 +89,19 @@ def preprocess_stages(image, even_stroke_width: bool = True) -> Stages:
     return stages_of_ink(ink_of(image), even_stroke_width)
 
 
-def stages_of_ink(ink: np.ndarray, even_stroke_width: bool = True) -> Stages:
+def stages_of_ink(
+    ink: np.ndarray, even_stroke_width: bool = True, smallest: int = IMAGE_SIZE
+) -> Stages:
     """The recipe from the ink on (0..1, at least one inked pixel): crop, strokes, scale,
-    centre. `preprocess_stages` after reading the ink; also for ink made in code."""
+    centre. `preprocess_stages` after reading the ink; also for ink made in code. Crops no
+    longer than `smallest` px keep their strokes as drawn (MNIST's own digits)."""
     box = bounding_box(ink)
     top, bottom, left, right = box
     cropped = ink[top:bottom, left:right]
-    strokes = even_strokes(cropped) if even_stroke_width else EvenStrokes.as_drawn(cropped)
+    if even_stroke_width:
+        strokes = even_strokes(cropped, smallest)
+    else:
+        strokes = EvenStrokes.as_drawn(cropped)
     scaled = scale_to_box(strokes.ink, DIGIT_BOX)
     return Stages(
         ink=ink,
