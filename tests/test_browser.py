@@ -505,7 +505,8 @@ def test_a_queued_student_sees_the_runs_ahead_counting_down(new_page):
     width = first.get_by_label("number input for Hidden width")
     width.fill("1024")
     width.press("Enter")
-    set_run(second, steps=100)
+    set_run(second, steps=5000)  # ~20 s: still training when its Stop is pressed (100 steps
+    # took 0.4 s on an idle machine, and the run had ended before the click: CI saw it)
     first.get_by_role("button", name="Train", exact=True).click()
     expect(first.locator(TRAIN_STATUS)).to_contain_text("step", timeout=30_000)
     second.get_by_role("button", name="Train", exact=True).click()
