@@ -105,6 +105,18 @@ def open_at(browser, launched_app, request):
         context.close()
 
 
+# The lines the top guess's digit cell ("7 ◀ top") takes on screen.
+TOP_MARK_LINES_JS = """
+root => {
+  const cell = Array.from(root.querySelectorAll('td')).find(td => td.innerText.includes('◀'));
+  const range = document.createRange();
+  range.selectNodeContents(cell);
+  const boxes = Array.from(range.getClientRects()).filter(box => box.width > 0);
+  return new Set(boxes.map(box => Math.round(box.top))).size;
+}
+"""
+
+
 def assert_numbers_whole(page, selector: str, at_least: int) -> list[dict]:
     """Every number in `selector`'s tables on one line, inside the screen, not clipped."""
     width = page.viewport_size["width"]
@@ -240,6 +252,7 @@ def test_the_draw_numbers_are_whole_and_their_columns_stay_put(open_at, size):
     expect(page.locator(ANSWER)).to_contain_text("The network says 7 (", timeout=20_000)
     table = page.locator("#draw-numbers")
     expect(table).to_contain_text("◀ top")
+    assert table.evaluate(TOP_MARK_LINES_JS) == 1  # "7 ◀ top" on one line
     for bar in bars(page):  # what a screen reader hears: 4 digits, and never "1" for 0.99999
         said = bar["label"].split(": ")[1].split(",")[0]  # "0.9999", "2.411e-07"
         assert len(said.split("e")[0].replace(".", "").lstrip("0")) <= 4, said

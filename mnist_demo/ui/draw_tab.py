@@ -65,7 +65,7 @@ TOP_MARK = "◀ top"
 ZWSP = "\u200b"  # a zero-width space: where a word may break
 # Fixed widths, so the columns stay put from stroke to stroke, and fit a 390 px phone
 # with the numbers in 13 px type (Gradio's HTML is 16 px there).
-NUMBER_WIDTHS = ["20%", "24%", "29%", "27%"]
+NUMBER_WIDTHS = ["22%", "23%", "29%", "26%"]
 NUMBERS_STYLE = "font-size:13px"
 TITLE_STYLE = "margin:0 0 0.4em;font-weight:600"  # as the table's caption
 
