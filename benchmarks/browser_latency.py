@@ -5,8 +5,10 @@
     python benchmarks/browser_latency.py --load          # + 30 students drawing through the API
     python benchmarks/browser_latency.py --profile       # + CDP metrics and traces, digit 1 vs N
     python benchmarks/browser_latency.py --run-history kept  # both apps with Gradio's run history
+    python benchmarks/browser_latency.py --floor         # + a third app: Gradio alone (below)
 
-Issue 16, parts 2 and 3. Two apps are launched in child processes on free ports:
+Issue 16, parts 2 and 3. Two apps (three with --floor) are launched in child processes on
+free ports:
 
 - app: mnist_demo.ui.app's build_demo(), served as app.py serves it (prepare_to_serve,
   launch_options: strokes answered in the stroke process).
@@ -15,6 +17,10 @@ Issue 16, parts 2 and 3. Two apps are launched in child processes on free ports:
   data URL, which sends `change`) wired like the Draw tab's stroke (an async handler,
   preprocess/postprocess off, show_progress hidden, trigger_mode always_last), whose handler
   echoes the data URL back into an `<img>` in a gr.HTML.
+- floor (with --floor): what Gradio alone costs to show the Draw tab's answers: the same
+  pad and event (the pad and a gr.State in, the tab's eight outputs out), whose handler
+  hands back the tab's real answers to these drawings, computed before the start. App over
+  floor is what the app's own work costs the student; floor over bare is Gradio's.
 
 Debian's Chromium (headless, driven by Playwright) opens each app in its own page; a real
 mouse draws the same digits (tests/drawings.py, as tests/test_browser.py draws them) in
@@ -99,6 +105,7 @@ PANEL_OUTPUTS = ["#draw-meant", "#draw-curve", "#draw-why", "#draw-inside"]
 APP_PICTURE = "#draw-seen img"  # must show the new drawing before a stroke counts as done
 BARE_OUTPUTS = ["#echo"]
 BARE_PICTURE = "#echo img"
+MEANT = 7  # the digit chosen as meant with --panels
 STEPS = ("up->sent", "sent->answer", "answer->DOM", "DOM->painted")
 
 
@@ -126,6 +133,16 @@ def serve_app(port: int, run_history: str = "as-served") -> None:
     demo.launch(server_port=port, quiet=True, **options)
 
 
+# The bare apps' stroke event, wired as the Draw tab's (ui/draw_tab.py).
+STROKE_WIRING = {
+    "preprocess": False,
+    "postprocess": False,
+    "show_progress": "hidden",
+    "trigger_mode": "always_last",
+    "concurrency_limit": 8,
+}
+
+
 async def echo(canvas: str) -> str:
     """The bare app's handler: the pad's PNG data URL back into an <img>."""
     if not canvas:
@@ -144,23 +161,75 @@ def serve_bare(port: int, run_history: str = "as-served") -> None:
         with gr.Row():
             pad = DrawingPad()
             shown = gr.HTML("<p>Nothing drawn yet.</p>", elem_id="echo")
-        pad.change(
-            echo,
-            [pad],
-            [shown],
-            preprocess=False,
-            postprocess=False,
-            show_progress="hidden",
-            trigger_mode="always_last",
-            concurrency_limit=8,
-            api_name="echo",
-        )
+        pad.change(echo, [pad], [shown], api_name="echo", **STROKE_WIRING)
     demo.queue()
     demo.launch(server_port=port, quiet=True, run_history=kept_run_history(run_history))
 
 
+def floor_answers(outputs: list, panels: bool = False) -> tuple[list, list]:
+    """(the Draw tab's real answers to this benchmark's drawings, stroke by stroke, in the
+    order they are drawn; its answer to an empty pad), each as the browser receives it;
+    with `panels`, as open_panels() leaves the tab: a meant digit, "why" and "inside" open."""
+    from mnist_demo.ui.draw_tab import classify_drawing, empty_view
+    from mnist_demo.ui.strokes import postprocessed_for_browser
+
+    from browser_helpers import digit_strokes
+    from drawings import canvas_data_url, render_strokes
+
+    meant, shown = (MEANT, ("why", "inside")) if panels else (None, ())
+    answers = []
+    for number in range(len(DRAWN_DIGITS) * len(BOXES)):
+        strokes = digit_strokes(*drawing_of(number))
+        for drawn in range(1, len(strokes) + 1):
+            canvas = canvas_data_url(render_strokes(strokes[:drawn]))
+            view = classify_drawing(canvas, None, meant, shown)
+            answers.append(postprocessed_for_browser(outputs, view))
+    return answers, postprocessed_for_browser(outputs, empty_view(meant))
+
+
+def serve_floor(port: int, run_history: str = "as-served", panels: bool = False) -> None:
+    """What Gradio alone costs to show the Draw tab's answers: the same pad, the same event
+    (the pad and a gr.State in, the tab's eight outputs out, as components of the same
+    kinds and ids), whose handler computes nothing: it hands back the tab's real answers to
+    the benchmark's drawings, computed before the start, one after another."""
+    import itertools
+
+    import gradio as gr
+
+    from mnist_demo.ui.draw_tab import empty_view
+    from mnist_demo.ui.drawing_pad import DrawingPad
+
+    empty = empty_view()
+    with gr.Blocks(title="answers floor") as demo:
+        session = gr.State()
+        with gr.Row():
+            pad = DrawingPad()
+            with gr.Column():
+                answer = gr.Markdown(empty.answer, elem_id="draw-answer")
+                bars = gr.HTML(empty.bars, container=True, elem_id="draw-bars")
+            seen = gr.HTML(empty.seen, container=True, elem_id="draw-seen")
+        meant = gr.Markdown(empty.meant, elem_id="draw-meant")
+        curve = gr.HTML(empty.curve, elem_id="draw-curve")
+        why = gr.HTML(empty.why, elem_id="draw-why")
+        inside = gr.HTML(empty.inside, elem_id="draw-inside")
+        numbers = gr.HTML(empty.numbers, container=True, elem_id="draw-numbers")
+        outputs = [answer, bars, seen, numbers, meant, curve, why, inside]
+        answers, nothing = floor_answers(outputs, panels)
+        replayed = itertools.cycle(answers)
+
+        async def replay(canvas: str, session) -> list:
+            return next(replayed) if canvas else nothing
+
+        pad.change(replay, [pad, session], outputs, api_name="replay", **STROKE_WIRING)
+    demo.queue()
+    demo.launch(server_port=port, quiet=True, run_history=kept_run_history(run_history))
+
+
+SERVERS = {"app": serve_app, "floor": serve_floor, "bare": serve_bare}
+
+
 def start_server(
-    kind: str, log_dir: Path, run_history: str = "as-served"
+    kind: str, log_dir: Path, run_history: str = "as-served", panels: bool = False
 ) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = os.environ | {"GRADIO_ANALYTICS_ENABLED": "False"}
@@ -168,7 +237,8 @@ def start_server(
     log = open(log_dir / f"{kind}.log", "w")  # noqa: SIM115 (the child writes to it until the end)
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve", kind, "--port", str(port)]
-        + ["--run-history", run_history],
+        + ["--run-history", run_history]
+        + (["--panels"] if panels else []),
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,
@@ -385,7 +455,7 @@ def open_page(browser, name: str, url: str, outputs: list[str], picture: str) ->
     return Page(name, page, outputs, picture, CLEAR, cdp=cdp)
 
 
-def open_panels(target: Page, meant: int = 7) -> None:
+def open_panels(target: Page, meant: int = MEANT) -> None:
     """The Draw tab's "Why this answer?" and "Inside the network" open, a meant digit chosen;
     waits until their first answers are in."""
     page = target.page
@@ -618,7 +688,7 @@ def ratio(a: float | None, b: float | None) -> str:
 
 
 def report_phase(pages: list[Page], phase: str, title: str, digits: int, shares: list) -> None:
-    app, bare = pages
+    app, bare = pages[0], pages[-1]
     print(f"\n{title}")
     print("         median     p95  strokes | medians: " + "  ".join(f"{k:>12s}" for k in STEPS))
     for target in pages:
@@ -626,6 +696,13 @@ def report_phase(pages: list[Page], phase: str, title: str, digits: int, shares:
     app_median = _median(totals(app.strokes, phase))
     bare_median = _median(totals(bare.strokes, phase))
     print(f"  app/bare (medians): {ratio(app_median, bare_median)}  (target: at most 1.3x)")
+    for floor in pages[1:-1]:
+        floor_median = _median(totals(floor.strokes, phase))
+        print(
+            f"  floor/bare: {ratio(floor_median, bare_median)}, app/floor: "
+            f"{ratio(app_median, floor_median)} (the floor: Gradio showing the same answers, "
+            "no work)"
+        )
     if digits > BLOCK:
         print(f"  medians by block of {BLOCK} digits (ms), with the host over each block:")
         for target in pages:
@@ -677,13 +754,13 @@ def draw_in_turns(pages: list[Page], first: int, count: int, phase: str, after=N
 
 
 def open_pages(browser, urls: dict, panels: bool) -> list[Page]:
-    """Both apps in fresh pages (new browser contexts: an empty run history), the panels
+    """The apps in fresh pages (new browser contexts: an empty run history), the panels
     opened if asked, and one warm-up digit drawn on each (not counted)."""
     outputs = APP_OUTPUTS + (PANEL_OUTPUTS if panels else [])
-    pages = [
-        open_page(browser, "app", urls["app"], outputs, APP_PICTURE),
-        open_page(browser, "bare", urls["bare"], BARE_OUTPUTS, BARE_PICTURE),
-    ]
+    pages = [open_page(browser, "app", urls["app"], outputs, APP_PICTURE)]
+    if "floor" in urls:
+        pages.append(open_page(browser, "floor", urls["floor"], outputs, APP_PICTURE))
+    pages.append(open_page(browser, "bare", urls["bare"], BARE_OUTPUTS, BARE_PICTURE))
     if panels:
         open_panels(pages[0])
     for target in pages:
@@ -837,11 +914,17 @@ def main() -> None:
         action="store_true",
         help="skip benchmarks/host_cpu.py's 6 s check of the CPUs before the start",
     )
-    parser.add_argument("--serve", choices=["app", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time a third app in turns: Gradio showing the Draw tab's answers, no work",
+    )
+    parser.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=7860, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        (serve_app if args.serve == "app" else serve_bare)(args.port, args.run_history)
+        panels = {"panels": args.panels} if args.serve == "floor" else {}
+        SERVERS[args.serve](args.port, args.run_history, **panels)
         return
     run(args)
 
@@ -861,9 +944,10 @@ def run(args) -> None:
     kept = kept_run_history(args.run_history)
     servers, urls = {}, {}
     try:
-        for kind in ("app", "bare"):
-            servers[kind], urls[kind] = start_server(kind, log_dir, args.run_history)
-        for kind in ("app", "bare"):
+        kinds = ("app", "floor", "bare") if args.floor else ("app", "bare")
+        for kind in kinds:
+            servers[kind], urls[kind] = start_server(kind, log_dir, args.run_history, args.panels)
+        for kind in kinds:
             wait_until_up(urls[kind], servers[kind])
         print(
             "app: mnist_demo.ui.app.build_demo() served as app.py does; bare: the same pad -> "

@@ -158,3 +158,35 @@ def test_both_apps_get_the_run_history_the_app_is_served_with_by_default():
     assert browser_latency.kept_run_history("as-served") is launch_options()["run_history"]
     assert browser_latency.kept_run_history("kept") is True
     assert browser_latency.kept_run_history("off") is False
+
+
+@pytest.mark.parametrize("panels", [False, True])
+def test_the_floor_replays_the_draw_tabs_own_answers_to_the_drawings_stroke_by_stroke(panels):
+    """The floor app shows what the Draw tab would show for each stroke drawn, so it costs
+    the page what the tab's answers cost, with none of the server's work."""
+    import gradio as gr
+
+    from mnist_demo.ui.draw_tab import EMPTY_MESSAGE, DrawView, classify_drawing
+    from mnist_demo.ui.strokes import postprocessed_for_browser
+
+    from browser_helpers import digit_strokes
+    from drawings import canvas_data_url, render_strokes
+
+    with gr.Blocks():
+        outputs = [gr.Markdown(), gr.HTML(), gr.HTML(), gr.HTML()]
+        outputs += [gr.Markdown(), gr.HTML(), gr.HTML(), gr.HTML()]
+    answers, nothing = browser_latency.floor_answers(outputs, panels)
+
+    drawings = [browser_latency.drawing_of(number) for number in range(20)]
+    strokes = [digit_strokes(digit, box) for digit, box in drawings]
+    assert len(answers) == sum(len(digit) for digit in strokes)
+    first_stroke = strokes[0][:1]  # of the first drawing: a 0, drawn in one stroke
+    meant, shown = (browser_latency.MEANT, ("why", "inside")) if panels else (None, ())
+    view = classify_drawing(canvas_data_url(render_strokes(first_stroke)), None, meant, shown)
+    assert answers[0] == postprocessed_for_browser(outputs, view)
+    assert "The network says **0**" in answers[0][0]
+    pictures = [DrawView(*answer).seen for answer in answers]
+    assert all(a != b for a, b in zip(pictures, pictures[1:] + pictures[:1], strict=True))
+    assert nothing[0] == EMPTY_MESSAGE
+    opened = [DrawView(*answer).why != "" for answer in answers]
+    assert all(opened) if panels else not any(opened)
