@@ -917,7 +917,9 @@ def main() -> None:
     parser.add_argument(
         "--floor",
         action="store_true",
-        help="also time a third app in turns: Gradio showing the Draw tab's answers, no work",
+        help="also time a third app in turns: Gradio showing the Draw tab's answers, no work "
+        "(with --load its server and page load the host too: the load target is for a run "
+        "without it)",
     )
     parser.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=7860, help=argparse.SUPPRESS)
