@@ -1,5 +1,6 @@
 """benchmarks/browser_latency.py's pure helpers: a stroke's timings from the page's log,
-the digits drawn, Chrome's trace summed into self times, the metrics' growth. No browser."""
+the digits drawn, the floor app's answers, Chrome's trace summed into self times, the
+metrics' growth. No browser."""
 
 import importlib.util
 
