@@ -18,7 +18,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from mnist_demo.bar_chart import bar_label
 from mnist_demo.constants import PROJECT_ROOT
+from mnist_demo.losses import log_softmax_exact
+from mnist_demo.predict import predict
 from mnist_demo.ui.draw_tab import CANVAS_SIZE, PAD_ID
 
 from drawings import stroke_points
@@ -176,6 +179,26 @@ def wait_for_bars_to_change(page, before: list[dict], timeout_ms: int = PREDICTI
             return labels.length === 10 && JSON.stringify(labels) !== JSON.stringify(before);
         }}""",
         arg=[BARS, labels_before],
+        timeout=timeout_ms,
+    )
+    return bars(page)
+
+
+def wait_for_the_pads_answer(page, timeout_ms: int = PREDICTION_TIMEOUT_MS) -> list[dict]:
+    """Wait until the bars are the shipped network's answer to the pad's picture as it is
+    now (its last stroke answered, not an earlier one); return them."""
+    drawing = page.locator(f"{PAD} canvas").evaluate("canvas => canvas.toDataURL('image/png')")
+    prediction = predict(drawing)
+    probabilities = log_softmax_exact(prediction.logits).exp().tolist()  # as the tab's bars
+    expected = sorted(
+        bar_label(str(digit), p, digit == prediction.digit) for digit, p in enumerate(probabilities)
+    )
+    page.wait_for_function(
+        f"""([selector, expected]) => {{
+            const labels = ({_BARS_JS})(document.querySelector(selector)).map(b => b.label).sort();
+            return JSON.stringify(labels) === JSON.stringify(expected);
+        }}""",
+        arg=[BARS, expected],
         timeout=timeout_ms,
     )
     return bars(page)
