@@ -954,7 +954,8 @@ def run(args) -> None:
         print(
             "app: mnist_demo.ui.app.build_demo() served as app.py does; bare: the same pad -> "
             "async echo -> gr.HTML <img>"
-            + f"; Gradio's run history in both: {'kept' if kept else 'off'} ({args.run_history})"
+            + ("; floor: the same pad -> the Draw tab's answers, replayed" if args.floor else "")
+            + f"; Gradio's run history in all: {'kept' if kept else 'off'} ({args.run_history})"
             + ("; the Draw tab's why/inside panels open" if args.panels else "")
         )
         with sync_playwright() as playwright:
