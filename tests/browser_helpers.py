@@ -18,14 +18,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mnist_demo.bar_chart import bar_label
 from mnist_demo.constants import PROJECT_ROOT
-from mnist_demo.losses import log_softmax_exact
-from mnist_demo.predict import predict
-from mnist_demo.ui.draw_tab import CANVAS_SIZE, PAD_ID
+from mnist_demo.ui.draw_tab import CANVAS_SIZE, PAD_ID, classify_drawing
 
 from drawings import stroke_points
-from html_outputs import parse_bar_label
+from html_outputs import parse_bar_label, read_bars
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; Playwright never downloads one
 CHROMIUM_ARGS = [
@@ -184,15 +181,16 @@ def wait_for_bars_to_change(page, before: list[dict], timeout_ms: int = PREDICTI
     return bars(page)
 
 
+def pad_drawing(page) -> str:
+    """The pad's picture as it is now, as the PNG data URL it sends after a stroke."""
+    return page.locator(f"{PAD} canvas").evaluate("canvas => canvas.toDataURL('image/png')")
+
+
 def wait_for_the_pads_answer(page, timeout_ms: int = PREDICTION_TIMEOUT_MS) -> list[dict]:
-    """Wait until the bars are the shipped network's answer to the pad's picture as it is
-    now (its last stroke answered, not an earlier one); return them."""
-    drawing = page.locator(f"{PAD} canvas").evaluate("canvas => canvas.toDataURL('image/png')")
-    prediction = predict(drawing)
-    probabilities = log_softmax_exact(prediction.logits).exp().tolist()  # as the tab's bars
-    expected = sorted(
-        bar_label(str(digit), p, digit == prediction.digit) for digit, p in enumerate(probabilities)
-    )
+    """Wait until the bars are the Draw tab's answer to the pad's picture as it is now (its
+    last stroke answered, not an earlier one); return them."""
+    answer = classify_drawing(pad_drawing(page))  # the shipped network, as the tab answers
+    expected = sorted(bar["label"] for bar in read_bars(answer.bars))
     page.wait_for_function(
         f"""([selector, expected]) => {{
             const labels = ({_BARS_JS})(document.querySelector(selector)).map(b => b.label).sort();

@@ -12,7 +12,7 @@ import pytest
 
 from mnist_demo.predict import predict
 
-from browser_helpers import ANSWER, CLEAR, EMPTY_HEADLINE, PAD, draw_digit, pad_ready
+from browser_helpers import ANSWER, CLEAR, EMPTY_HEADLINE, PAD, draw_digit, pad_drawing, pad_ready
 
 try:  # without Playwright the `browser` fixture skips (locally) or fails (in CI)
     from playwright.sync_api import expect
@@ -60,8 +60,7 @@ def test_the_boldest_brush_reads_small_digits(page):
     for digit, box in SMALL_DIGITS:
         draw_digit(page, digit, box)
         # What the network reads from the pad's own picture (the PNG it sent last)...
-        drawing = page.locator(f"{PAD} canvas").evaluate("canvas => canvas.toDataURL('image/png')")
-        read = predict(drawing).digit
+        read = predict(pad_drawing(page)).digit
         if read != digit:
             misread.append(f"{digit} in {box} read as {read}")
         # ...is what the page says.
